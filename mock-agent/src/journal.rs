@@ -1,0 +1,196 @@
+//! Every request a mock listener receives, as it arrived — with secrets fingerprinted.
+
+use crate::fingerprint::redact_header;
+use axum::{body::Body, extract::{Request, State}, http::StatusCode, middleware::Next, response::Response};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Oldest entries are dropped past this many, so a long run cannot grow without bound.
+const MAX_ENTRIES: usize = 10_000;
+/// Request bodies larger than this are refused with 413 before they are buffered.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Only this much of each body is kept in the journal.
+const MAX_JOURNALED_BODY: usize = 1024 * 1024;
+
+/// One received request.
+#[derive(Clone, Debug, Serialize)]
+pub struct JournalEntry {
+    pub seq: u64,
+    /// Which mock listener got it: `agent` or `workspace`.
+    pub listener: &'static str,
+    pub method: String,
+    /// The request target exactly as sent (`//invocations`, `/invocations/invocations?x=1`).
+    pub raw_path: String,
+    /// Header names lower-cased, in arrival order; secret values as fingerprints.
+    pub headers: Vec<(String, String)>,
+    /// The body (at most 1 MiB of it), lossily decoded as UTF-8.
+    pub body: String,
+    pub body_len: usize,
+    pub body_truncated: bool,
+    pub received_unix_ms: u128,
+    /// The status the mock answered with (filled once the handler returns).
+    pub status: Option<u16>,
+}
+
+impl JournalEntry {
+    /// The first value of a header (names compare case-insensitively), as journaled.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The path without its query string.
+    pub fn path(&self) -> &str {
+        self.raw_path.split('?').next().unwrap_or("")
+    }
+}
+
+/// A shared, bounded, append-only log of requests.
+#[derive(Clone, Default)]
+pub struct Journal {
+    inner: Arc<Mutex<JournalInner>>,
+}
+
+#[derive(Default)]
+struct JournalInner {
+    next_seq: u64,
+    entries: Vec<JournalEntry>,
+}
+
+impl Journal {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&self, mut entry: JournalEntry) -> u64 {
+        let mut inner = self.inner.lock().expect("journal lock");
+        inner.next_seq += 1;
+        entry.seq = inner.next_seq;
+        if inner.entries.len() >= MAX_ENTRIES {
+            inner.entries.remove(0);
+        }
+        inner.entries.push(entry);
+        inner.next_seq
+    }
+
+    fn set_status(&self, seq: u64, status: u16) {
+        let mut inner = self.inner.lock().expect("journal lock");
+        if let Some(e) = inner.entries.iter_mut().rev().find(|e| e.seq == seq) {
+            e.status = Some(status);
+        }
+    }
+
+    /// A copy of every entry, oldest first.
+    pub fn entries(&self) -> Vec<JournalEntry> {
+        self.inner.lock().expect("journal lock").entries.clone()
+    }
+
+    /// Entries that match a filter.
+    pub fn find(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
+        self.entries().into_iter().filter(|e| filter.matches(e)).collect()
+    }
+
+    pub fn clear(&self) {
+        self.inner.lock().expect("journal lock").entries.clear();
+    }
+}
+
+/// Query of `GET /_mock/journal`: every given field must match.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct JournalFilter {
+    pub listener: Option<String>,
+    pub method: Option<String>,
+    /// Exact path, without the query string.
+    pub path: Option<String>,
+    /// A substring the body must contain.
+    pub body_contains: Option<String>,
+}
+
+impl JournalFilter {
+    pub fn matches(&self, e: &JournalEntry) -> bool {
+        self.listener.as_deref().is_none_or(|l| l == e.listener)
+            && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+            && self.path.as_deref().is_none_or(|p| p == e.path())
+            && self.body_contains.as_deref().is_none_or(|s| e.body.contains(s))
+    }
+}
+
+fn now_unix_ms() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+}
+
+/// Middleware that buffers each request body (bounded), journals the request, and records the
+/// status the handler answered with.
+pub async fn record(
+    State((listener, journal)): State<(&'static str, Journal)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let mut resp = Response::new(Body::from(
+                "{\"detail\":\"request body too large or unreadable (limit 16 MiB)\"}",
+            ));
+            *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            return resp;
+        }
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            let name = n.as_str().to_ascii_lowercase();
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            let shown = redact_header(&name, &value);
+            (name, shown)
+        })
+        .collect();
+    let kept = &bytes[..bytes.len().min(MAX_JOURNALED_BODY)];
+    let raw_path = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let body = redact_form_secrets(&String::from_utf8_lossy(kept));
+    let seq = journal.push(JournalEntry {
+        seq: 0,
+        listener,
+        method: parts.method.to_string(),
+        raw_path,
+        headers,
+        body,
+        body_len: bytes.len(),
+        body_truncated: bytes.len() > kept.len(),
+        received_unix_ms: now_unix_ms(),
+        status: None,
+    });
+    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    journal.set_status(seq, resp.status().as_u16());
+    resp
+}
+
+/// OAuth token requests may carry `client_secret` in a form body (client_secret_post): the
+/// journal keeps only its fingerprint.
+fn redact_form_secrets(body: &str) -> String {
+    if !body.contains("client_secret=") {
+        return body.to_string();
+    }
+    body.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some(("client_secret", v)) => format!("client_secret={}", crate::fingerprint::fingerprint(v)),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_secrets_are_fingerprinted() {
+        let b = redact_form_secrets("grant_type=client_credentials&client_id=a&client_secret=s3cr3t");
+        assert!(!b.contains("s3cr3t"));
+        assert!(b.starts_with("grant_type=client_credentials&client_id=a&client_secret=fp:"));
+        assert_eq!(redact_form_secrets("{\"input\":[]}"), "{\"input\":[]}");
+    }
+}

@@ -1,0 +1,118 @@
+//! Starting the two mock listeners (agent, workspace) on loopback and stopping them.
+
+use crate::config::MockConfig;
+use crate::journal::{self, Journal};
+use crate::state::{MockState, SharedState};
+use crate::{agent, workspace};
+use axum::middleware;
+use axum::serve::ListenerExt;
+use axum::Router;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Where to listen; port 0 picks a free port.
+#[derive(Clone, Debug)]
+pub struct Listen {
+    pub agent: SocketAddr,
+    pub workspace: SocketAddr,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self { agent: any, workspace: any }
+    }
+}
+
+/// The running mock agent and workspace. Dropping it stops both.
+pub struct MockServers {
+    pub state: SharedState,
+    agent_addr: SocketAddr,
+    workspace_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl MockServers {
+    /// Binds both listeners and starts serving.
+    pub async fn start(config: MockConfig, listen: Listen) -> anyhow::Result<Self> {
+        let state = MockState::new(config)?;
+        let agent_listener = bind(listen.agent, "agent").await?;
+        let workspace_listener = bind(listen.workspace, "workspace").await?;
+        let agent_addr = agent_listener.local_addr()?;
+        let workspace_addr = workspace_listener.local_addr()?;
+        let _ = state.agent_url.set(format!("http://{agent_addr}"));
+        let _ = state.workspace_url.set(format!("http://{workspace_addr}"));
+
+        let (stop, stopped) = watch::channel(false);
+        let journal = state.journal.clone();
+        let agent_app = recorder("agent", journal.clone())(agent::router(state.clone()));
+        let workspace_app = recorder("workspace", journal)(workspace::router(state.clone()));
+        let tasks = vec![
+            tokio::spawn(serve(agent_listener, agent_app, stopped.clone())),
+            tokio::spawn(serve(workspace_listener, workspace_app, stopped)),
+        ];
+        Ok(Self { state, agent_addr, workspace_addr, stop, tasks })
+    }
+
+    pub fn agent_url(&self) -> String {
+        format!("http://{}", self.agent_addr)
+    }
+
+    pub fn workspace_url(&self) -> String {
+        format!("http://{}", self.workspace_addr)
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.state.journal
+    }
+
+    /// Tells the Apps API where the AppKit app under test answers.
+    pub fn set_appkit_url(&self, url: &str) {
+        *self.state.appkit_url.lock().expect("appkit url lock") = Some(url.to_string());
+    }
+
+    /// Stops accepting and waits for both listeners to close.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for MockServers {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn recorder(listener: &'static str, journal: Journal) -> impl Fn(Router) -> Router {
+    move |router: Router| {
+        router.layer(middleware::from_fn_with_state((listener, journal.clone()), journal::record))
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for the mock {what} on {addr}: {e}"))
+}
+
+async fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Receiver<bool>) {
+    // TCP_NODELAY so each planned SSE write leaves as its own segment.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        tracing::error!("mock listener stopped: {e}");
+    }
+}
