@@ -13,6 +13,9 @@ const MAX_LIVE_TOKENS: usize = 100_000;
 pub struct Identity {
     principals: Vec<ServicePrincipal>,
     tokens: Mutex<HashMap<String, Grant>>,
+    /// Fingerprint of every token ever issued → principal index, so a journal entry (which
+    /// holds only fingerprints) can be traced to the principal whose token it carried.
+    issued_fingerprints: Mutex<HashMap<String, usize>>,
     ttl: Duration,
 }
 
@@ -29,7 +32,7 @@ pub enum GrantError {
 
 impl Identity {
     pub fn new(principals: Vec<ServicePrincipal>, ttl: Duration) -> Self {
-        Self { principals, tokens: Mutex::new(HashMap::new()), ttl }
+        Self { principals, tokens: Mutex::new(HashMap::new()), issued_fingerprints: Mutex::new(HashMap::new()), ttl }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -54,7 +57,18 @@ impl Identity {
             }
         }
         tokens.insert(token.clone(), Grant { principal: index, expires: now + self.ttl });
+        let mut fps = self.issued_fingerprints.lock().expect("fingerprint lock");
+        if fps.len() >= MAX_LIVE_TOKENS {
+            fps.clear();
+        }
+        fps.insert(crate::fingerprint::fingerprint(&token), index);
         Ok(token)
+    }
+
+    /// The principal an issued token with this fingerprint (`fp:…`) belonged to.
+    pub fn principal_for_fingerprint(&self, fingerprint: &str) -> Option<ServicePrincipal> {
+        let fps = self.issued_fingerprints.lock().expect("fingerprint lock");
+        fps.get(fingerprint).map(|&i| self.principals[i].clone())
     }
 
     /// The principal a still-valid token was issued to.
@@ -81,6 +95,8 @@ mod tests {
         assert_eq!(id.principal_for_token(&a).unwrap().application_id, sp.application_id);
         assert_eq!(id.issue(&sp.application_id, "wrong"), Err(GrantError::InvalidClient));
         assert!(id.principal_for_token("mock-oauth-forged").is_none());
+        let fp = crate::fingerprint::fingerprint(&a);
+        assert_eq!(id.principal_for_fingerprint(&fp).unwrap().application_id, sp.application_id);
     }
 
     #[test]

@@ -1,0 +1,88 @@
+//! Probe 4: the `user_feedback` assessment of probe 3's trace, read back through the SQL
+//! warehouse after converting the client trace id to the bare id, names the user — not the
+//! AppKit service principal. Missing evidence is a FAIL, never a pass or a skip.
+
+use super::{Finding, ProbeContext, ProbeResult};
+use crate::workspace_client::{self, QueryOutcome, SqlTarget};
+use mock_agent::trace_id;
+use std::time::{Duration, Instant};
+
+/// The seed's sentinel for "the evidence needed to decide is not there".
+pub const CONTRACT_MISSING: &str = "trace_assessment_api_contract_missing";
+
+fn missing(sub: &str, detail: impl Into<String>) -> Finding {
+    Finding::new(format!("{CONTRACT_MISSING}: {sub}"), detail)
+}
+
+pub async fn run(ctx: &ProbeContext, trace: Option<&str>, evidence: &mut Vec<String>) -> ProbeResult {
+    let expected = ctx.expected_email.as_deref().ok_or_else(|| {
+        missing("expected_user_email_unset", "EXPECTED_USER_EMAIL (--expected-email) is not set: there is nothing to compare source_id with")
+    })?;
+    let warehouse_id = ctx.warehouse_id.as_deref().ok_or_else(|| {
+        missing("sql_warehouse_id_unset", "MLFLOW_TRACING_SQL_WAREHOUSE_ID is not set: the assessments table cannot be read")
+    })?;
+    let table = ctx.tracing_table.as_ref().ok_or_else(|| {
+        missing("tracing_table_unset", "MLFLOW_TRACING_TABLE (<catalog>.<schema>.<prefix>) is not set")
+    })?;
+    let client_id = trace.ok_or_else(|| {
+        missing(
+            "no_trace_id",
+            "probe 3's /api/chat response carried no trace id (no data: {\"trace_id\": …} frame, no metadata.trace_id). The MLflow agent server returns one only when the request has x-mlflow-return-trace-id: true — the proxy must forward that header (the seed's Pattern A/B names no working mechanism)",
+        )
+    })?;
+    let parsed = trace_id::parse(client_id).map_err(|e| missing("malformed_trace_id", e.to_string()))?;
+    if let Some(location) = &parsed.location {
+        if *location != table.to_string() {
+            return Err(missing(
+                "trace_location_mismatch",
+                format!("trace id {client_id} lives in {location}, but MLFLOW_TRACING_TABLE is {table}"),
+            ));
+        }
+    }
+    evidence.push(format!("trace id {client_id} -> bare id {}", parsed.bare));
+
+    let token = workspace_client::oauth_token(&ctx.http, &ctx.workspace_url, &ctx.sp)
+        .await
+        .map_err(|e| missing("workspace_token_unavailable", e))?;
+    ctx.redactor.add(&token);
+    let target = SqlTarget { host: &ctx.workspace_url, token: &token, warehouse_id };
+    let assessments = table.assessments_table();
+    let sql = format!(
+        "SELECT source_id, source_type FROM {assessments} WHERE trace_id = :trace_id AND assessment_name = 'user_feedback'"
+    );
+    let started = Instant::now();
+    let rows = loop {
+        let outcome = workspace_client::query(&ctx.http, &target, &sql, &[("trace_id", &parsed.bare)], ctx.request_timeout)
+            .await
+            .map_err(|e| missing("statement_api_error", e))?;
+        match outcome {
+            QueryOutcome::Failed(msg) => return Err(missing("statement_failed", format!("{sql} failed: {msg}"))),
+            QueryOutcome::Rows { rows, .. } if !rows.is_empty() => break rows,
+            QueryOutcome::Rows { .. } if started.elapsed() >= ctx.feedback_wait => {
+                return Err(missing(
+                    "no_assessment_row",
+                    format!("{assessments} has no user_feedback row for trace {} after {:.1}s: the feedback path never wrote (or warehouse lag)", parsed.bare, ctx.feedback_wait.as_secs_f32()),
+                ))
+            }
+            QueryOutcome::Rows { .. } => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    };
+    evidence.push(format!("{assessments}: {} user_feedback row(s) for the trace: {rows:?}", rows.len()));
+    for row in &rows {
+        let source = row.first().cloned().flatten();
+        match source.as_deref() {
+            Some(s) if s == expected => {}
+            Some(s) if s == ctx.sp.client_id => {
+                return Err(Finding::new(
+                    "source_id_is_service_principal",
+                    format!("the feedback's source_id is {s}, the AppKit service principal's client id — not {expected}: x-app-user-email was not forwarded by the proxy (or the agent ignored it), so every assessment looks like the same author"),
+                ))
+            }
+            Some(s) => {
+                return Err(Finding::new("source_id_mismatch", format!("the feedback's source_id is {s:?}, expected {expected:?}")))
+            }
+            None => return Err(Finding::new("source_id_missing", format!("the feedback row has a NULL source_id, expected {expected:?}"))),
+        }
+    }
+    Ok(format!("user_feedback for {client_id} has source_id {expected} (read back through the SQL warehouse)"))
+}
