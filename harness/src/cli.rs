@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "hopcheck", version, about = "Conformance checks for AppKit -> Agent App proxies (POST /api/chat -> POST /invocations)")]
+#[command(
+    name = "hopcheck",
+    version,
+    about = "Conformance checks for AppKit -> Agent App proxies (POST /api/chat -> POST /invocations)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -39,7 +43,11 @@ pub struct CheckArgs {
     #[arg(long, env = "EXPECTED_USER_EMAIL", default_value = "alice@example.com")]
     pub expected_email: String,
     /// `<catalog>.<schema>.<prefix>` of the UC trace tables.
-    #[arg(long, env = "MLFLOW_TRACING_TABLE", default_value = "main.agents.hopcheck")]
+    #[arg(
+        long,
+        env = "MLFLOW_TRACING_TABLE",
+        default_value = "main.agents.hopcheck"
+    )]
     pub tracing_table: String,
     /// Form of the trace ids the embedded agent returns.
     #[arg(long, value_enum, default_value_t = TraceIdFormArg::Uc)]

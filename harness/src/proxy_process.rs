@@ -30,15 +30,29 @@ pub struct StartError {
 
 impl ProxyProcess {
     /// Runs `sh -c command` with `env`, then waits until `127.0.0.1:port` accepts connections.
-    pub async fn start(command: &str, env: &[(String, String)], port: u16, ready_timeout: Duration, redactor: &Redactor) -> Result<Self, StartError> {
+    pub async fn start(
+        command: &str,
+        env: &[(String, String)],
+        port: u16,
+        ready_timeout: Duration,
+        redactor: &Redactor,
+    ) -> Result<Self, StartError> {
         let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(command).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.arg("-c")
+            .arg(command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);
         }
         #[cfg(unix)]
         cmd.process_group(0);
-        let mut child = cmd.spawn().map_err(|e| StartError { message: format!("cannot run the proxy command `{command}`: {e}"), last_output: vec![] })?;
+        let mut child = cmd.spawn().map_err(|e| StartError {
+            message: format!("cannot run the proxy command `{command}`: {e}"),
+            last_output: vec![],
+        })?;
         let pgid = child.id().map(|id| id as i32);
         let output = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
         if let Some(out) = child.stdout.take() {
@@ -47,7 +61,13 @@ impl ProxyProcess {
         if let Some(err) = child.stderr.take() {
             tokio::spawn(keep_lines(err, output.clone(), redactor.clone()));
         }
-        let mut proc = Self { child, pgid, output, port, command: command.to_string() };
+        let mut proc = Self {
+            child,
+            pgid,
+            output,
+            port,
+            command: command.to_string(),
+        };
         proc.wait_until_listening(ready_timeout).await?;
         Ok(proc)
     }
@@ -63,7 +83,10 @@ impl ProxyProcess {
                     self.command, self.port
                 )));
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             if started.elapsed() >= timeout {
@@ -79,17 +102,28 @@ impl ProxyProcess {
     }
 
     fn error(&self, message: String) -> StartError {
-        StartError { message, last_output: self.last_output() }
+        StartError {
+            message,
+            last_output: self.last_output(),
+        }
     }
 
     pub fn last_output(&self) -> Vec<String> {
-        self.output.lock().expect("output lock").iter().cloned().collect()
+        self.output
+            .lock()
+            .expect("output lock")
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// SIGTERM to the whole group, up to 3 s to exit, then SIGKILL.
     pub async fn stop(mut self) {
         self.signal(libc::SIGTERM);
-        if tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(3), self.child.wait())
+            .await
+            .is_err()
+        {
             self.signal(libc::SIGKILL);
             let _ = self.child.wait().await;
         }
@@ -114,7 +148,11 @@ impl Drop for ProxyProcess {
     }
 }
 
-async fn keep_lines(stream: impl AsyncRead + Unpin, into: Arc<Mutex<VecDeque<String>>>, redactor: Redactor) {
+async fn keep_lines(
+    stream: impl AsyncRead + Unpin,
+    into: Arc<Mutex<VecDeque<String>>>,
+    redactor: Redactor,
+) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let line: String = line.chars().take(500).collect();

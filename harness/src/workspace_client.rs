@@ -13,7 +13,11 @@ pub struct Credentials {
 }
 
 /// `POST /oidc/v1/token` with Basic auth.
-pub async fn oauth_token(client: &reqwest::Client, host: &str, creds: &Credentials) -> Result<String, String> {
+pub async fn oauth_token(
+    client: &reqwest::Client,
+    host: &str,
+    creds: &Credentials,
+) -> Result<String, String> {
     let url = format!("{}/oidc/v1/token", host.trim_end_matches('/'));
     let request = client
         .post(&url)
@@ -34,7 +38,10 @@ pub async fn oauth_token(client: &reqwest::Client, host: &str, creds: &Credentia
 /// A statement's outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryOutcome {
-    Rows { columns: Vec<String>, rows: Vec<Vec<Option<String>>> },
+    Rows {
+        columns: Vec<String>,
+        rows: Vec<Vec<Option<String>>>,
+    },
     /// `status.state = FAILED` (HTTP 200) or a rejected request (non-200).
     Failed(String),
 }
@@ -54,8 +61,14 @@ pub async fn query(
     deadline: Duration,
 ) -> Result<QueryOutcome, String> {
     let started = Instant::now();
-    let base = format!("{}/api/2.0/sql/statements", target.host.trim_end_matches('/'));
-    let parameters: Vec<Value> = params.iter().map(|(n, v)| json!({"name": n, "value": v})).collect();
+    let base = format!(
+        "{}/api/2.0/sql/statements",
+        target.host.trim_end_matches('/')
+    );
+    let parameters: Vec<Value> = params
+        .iter()
+        .map(|(n, v)| json!({"name": n, "value": v}))
+        .collect();
     let body = json!({
         "warehouse_id": target.warehouse_id,
         "statement": sql,
@@ -72,10 +85,17 @@ pub async fn query(
         }
         let statement_id = serde_json::from_str::<Value>(&ex.body)
             .ok()
-            .and_then(|v| v.get("statement_id").and_then(Value::as_str).map(str::to_string))
+            .and_then(|v| {
+                v.get("statement_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .ok_or("a PENDING/RUNNING statement came back without a statement_id")?;
         if started.elapsed() >= deadline {
-            return Err(format!("statement {statement_id} did not finish within {}s", deadline.as_secs()));
+            return Err(format!(
+                "statement {statement_id} did not finish within {}s",
+                deadline.as_secs()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let url = format!("{base}/{statement_id}");
@@ -86,17 +106,29 @@ pub async fn query(
 /// `Some(outcome)` once the statement is terminal; `None` while PENDING/RUNNING.
 fn interpret(ex: &Exchange) -> Result<Option<QueryOutcome>, String> {
     if ex.status != 200 {
-        return Ok(Some(QueryOutcome::Failed(format!("HTTP {}: {}", ex.status, ex.body_excerpt(300)))));
+        return Ok(Some(QueryOutcome::Failed(format!(
+            "HTTP {}: {}",
+            ex.status,
+            ex.body_excerpt(300)
+        ))));
     }
-    let v: Value = serde_json::from_str(&ex.body).map_err(|e| format!("the Statement Execution API answered non-JSON: {e}"))?;
-    let state = v.pointer("/status/state").and_then(Value::as_str).unwrap_or("");
+    let v: Value = serde_json::from_str(&ex.body)
+        .map_err(|e| format!("the Statement Execution API answered non-JSON: {e}"))?;
+    let state = v
+        .pointer("/status/state")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     match state {
         "PENDING" | "RUNNING" => Ok(None),
         "SUCCEEDED" => {
             let columns = v
                 .pointer("/manifest/schema/columns")
                 .and_then(Value::as_array)
-                .map(|cols| cols.iter().filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string)).collect())
+                .map(|cols| {
+                    cols.iter()
+                        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             // A zero-row result has no data_array at all.
             let rows = v
@@ -106,7 +138,12 @@ fn interpret(ex: &Exchange) -> Result<Option<QueryOutcome>, String> {
                     rows.iter()
                         .map(|r| {
                             r.as_array()
-                                .map(|cells| cells.iter().map(|c| c.as_str().map(str::to_string)).collect())
+                                .map(|cells| {
+                                    cells
+                                        .iter()
+                                        .map(|c| c.as_str().map(str::to_string))
+                                        .collect()
+                                })
                                 .unwrap_or_default()
                         })
                         .collect()
@@ -115,10 +152,18 @@ fn interpret(ex: &Exchange) -> Result<Option<QueryOutcome>, String> {
             Ok(Some(QueryOutcome::Rows { columns, rows }))
         }
         "FAILED" | "CANCELED" | "CLOSED" => {
-            let code = v.pointer("/status/error/error_code").and_then(Value::as_str).unwrap_or("");
-            let msg = v.pointer("/status/error/message").and_then(Value::as_str).unwrap_or("");
+            let code = v
+                .pointer("/status/error/error_code")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let msg = v
+                .pointer("/status/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             Ok(Some(QueryOutcome::Failed(format!("{state} {code}: {msg}"))))
         }
-        other => Err(format!("the Statement Execution API answered an unknown state {other:?}")),
+        other => Err(format!(
+            "the Statement Execution API answered an unknown state {other:?}"
+        )),
     }
 }

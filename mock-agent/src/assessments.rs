@@ -56,7 +56,10 @@ impl AssessmentStore {
     /// Inserts a row and returns its server-assigned id (`a-<32 hex>`).
     pub fn insert(&self, row: &AssessmentRow) -> rusqlite::Result<String> {
         let bytes: [u8; 16] = rand::rng().random();
-        let id = format!("a-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let id = format!(
+            "a-{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
         let sql = format!(
             "INSERT INTO \"{}\" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
             self.table.assessments_table()
@@ -86,5 +89,6 @@ pub fn now_rfc3339_millis() -> String {
     let fmt = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
-    now.format(&fmt).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+    now.format(&fmt)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
 }

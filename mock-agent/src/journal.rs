@@ -1,7 +1,13 @@
 //! Every request a mock listener receives, as it arrived — with secrets fingerprinted.
 
 use crate::fingerprint::redact_header;
-use axum::{body::Body, extract::{Request, State}, http::StatusCode, middleware::Next, response::Response};
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::Response,
+};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,7 +42,10 @@ pub struct JournalEntry {
 impl JournalEntry {
     /// The first value of a header (names compare case-insensitively), as journaled.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The path without its query string.
@@ -87,7 +96,10 @@ impl Journal {
 
     /// Entries that match a filter.
     pub fn find(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
-        self.entries().into_iter().filter(|e| filter.matches(e)).collect()
+        self.entries()
+            .into_iter()
+            .filter(|e| filter.matches(e))
+            .collect()
     }
 
     pub fn clear(&self) {
@@ -109,14 +121,23 @@ pub struct JournalFilter {
 impl JournalFilter {
     pub fn matches(&self, e: &JournalEntry) -> bool {
         self.listener.as_deref().is_none_or(|l| l == e.listener)
-            && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
             && self.path.as_deref().is_none_or(|p| p == e.path())
-            && self.body_contains.as_deref().is_none_or(|s| e.body.contains(s))
+            && self
+                .body_contains
+                .as_deref()
+                .is_none_or(|s| e.body.contains(s))
     }
 }
 
 fn now_unix_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 /// Middleware that buffers each request body (bounded), journals the request, and records the
@@ -148,7 +169,11 @@ pub async fn record(
         })
         .collect();
     let kept = &bytes[..bytes.len().min(MAX_JOURNALED_BODY)];
-    let raw_path = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let raw_path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
     let body = redact_form_secrets(&String::from_utf8_lossy(kept));
     let seq = journal.push(JournalEntry {
         seq: 0,
@@ -162,7 +187,9 @@ pub async fn record(
         received_unix_ms: now_unix_ms(),
         status: None,
     });
-    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     journal.set_status(seq, resp.status().as_u16());
     resp
 }
@@ -175,7 +202,9 @@ fn redact_form_secrets(body: &str) -> String {
     }
     body.split('&')
         .map(|pair| match pair.split_once('=') {
-            Some(("client_secret", v)) => format!("client_secret={}", crate::fingerprint::fingerprint(v)),
+            Some(("client_secret", v)) => {
+                format!("client_secret={}", crate::fingerprint::fingerprint(v))
+            }
             _ => pair.to_string(),
         })
         .collect::<Vec<_>>()
@@ -188,7 +217,8 @@ mod tests {
 
     #[test]
     fn form_secrets_are_fingerprinted() {
-        let b = redact_form_secrets("grant_type=client_credentials&client_id=a&client_secret=s3cr3t");
+        let b =
+            redact_form_secrets("grant_type=client_credentials&client_id=a&client_secret=s3cr3t");
         assert!(!b.contains("s3cr3t"));
         assert!(b.starts_with("grant_type=client_credentials&client_id=a&client_secret=fp:"));
         assert_eq!(redact_form_secrets("{\"input\":[]}"), "{\"input\":[]}");

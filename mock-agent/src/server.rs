@@ -22,7 +22,10 @@ pub struct Listen {
 impl Default for Listen {
     fn default() -> Self {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self { agent: any, workspace: any }
+        Self {
+            agent: any,
+            workspace: any,
+        }
     }
 }
 
@@ -54,7 +57,13 @@ impl MockServers {
             tokio::spawn(serve(agent_listener, agent_app, stopped.clone())),
             tokio::spawn(serve(workspace_listener, workspace_app, stopped)),
         ];
-        Ok(Self { state, agent_addr, workspace_addr, stop, tasks })
+        Ok(Self {
+            state,
+            agent_addr,
+            workspace_addr,
+            stop,
+            tasks,
+        })
     }
 
     pub fn agent_url(&self) -> String {
@@ -94,7 +103,10 @@ impl Drop for MockServers {
 
 fn recorder(listener: &'static str, journal: Journal) -> impl Fn(Router) -> Router {
     move |router: Router| {
-        router.layer(middleware::from_fn_with_state((listener, journal.clone()), journal::record))
+        router.layer(middleware::from_fn_with_state(
+            (listener, journal.clone()),
+            journal::record,
+        ))
     }
 }
 
@@ -112,7 +124,10 @@ async fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Rec
     let shutdown = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         tracing::error!("mock listener stopped: {e}");
     }
 }

@@ -29,7 +29,10 @@ impl MockState {
         let warehouse = Warehouse::new();
         let assessments = AssessmentStore::new(warehouse.clone(), config.tracing_table.clone())?;
         Ok(Arc::new(Self {
-            identity: Identity::new(config.principals.clone(), Duration::from_secs(config.token_ttl_secs)),
+            identity: Identity::new(
+                config.principals.clone(),
+                Duration::from_secs(config.token_ttl_secs),
+            ),
             warehouse,
             assessments,
             statements: StatementStore::default(),

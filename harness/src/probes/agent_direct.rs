@@ -14,10 +14,20 @@ pub async fn run(ctx: &ProbeContext, evidence: &mut Vec<String>) -> ProbeResult 
     let message = ctx.message("agent_direct", "sp");
     let url = format!("{}/invocations", ctx.agent_url.trim_end_matches('/'));
     let body = json!({"input": [{"role": "user", "content": message}], "stream": true});
-    let ex = http::post(&ctx.http, &url, &[("authorization", format!("Bearer {token}"))], body.to_string(), ctx.request_timeout)
-        .await
-        .map_err(|e| Finding::new("agent_unreachable", e))?;
-    evidence.push(format!("POST {url} with the SP bearer -> HTTP {} ({} ms)", ex.status, ex.elapsed.as_millis()));
+    let ex = http::post(
+        &ctx.http,
+        &url,
+        &[("authorization", format!("Bearer {token}"))],
+        body.to_string(),
+        ctx.request_timeout,
+    )
+    .await
+    .map_err(|e| Finding::new("agent_unreachable", e))?;
+    evidence.push(format!(
+        "POST {url} with the SP bearer -> HTTP {} ({} ms)",
+        ex.status,
+        ex.elapsed.as_millis()
+    ));
     match ex.status {
         200 => {}
         401 => return Err(Finding::new("agent_http_401", format!("the agent app rejected the SP bearer: the SP lacks CAN_USE or the token is invalid ({})", ex.body_excerpt(200)))),
@@ -28,7 +38,16 @@ pub async fn run(ctx: &ProbeContext, evidence: &mut Vec<String>) -> ProbeResult 
     let t = sse::read_sse(&ex.body);
     let expected = format!("You said: {message}");
     if t.text != expected {
-        return Err(Finding::new("agent_wrong_text", format!("the agent's stream read {:?}, expected {expected:?}", t.text)));
+        return Err(Finding::new(
+            "agent_wrong_text",
+            format!(
+                "the agent's stream read {:?}, expected {expected:?}",
+                t.text
+            ),
+        ));
     }
-    Ok(format!("the agent streamed the answer to the SP bearer (HTTP 200, {} frames)", t.frames))
+    Ok(format!(
+        "the agent streamed the answer to the SP bearer (HTTP 200, {} frames)",
+        t.frames
+    ))
 }

@@ -14,12 +14,22 @@ pub fn mark(ctx: &ProbeContext) -> u64 {
 
 /// Agent requests that arrived after `mark`.
 pub fn agent_requests_since(ctx: &ProbeContext, mark: u64) -> Vec<JournalEntry> {
-    ctx.mock.journal.entries().into_iter().filter(|e| e.seq > mark && e.listener == "agent").collect()
+    ctx.mock
+        .journal
+        .entries()
+        .into_iter()
+        .filter(|e| e.seq > mark && e.listener == "agent")
+        .collect()
 }
 
 /// One line describing a received request, for the evidence list.
 pub fn describe(e: &JournalEntry) -> String {
-    let interesting = ["authorization", "x-forwarded-access-token", "x-app-user-email", "x-mlflow-return-trace-id"];
+    let interesting = [
+        "authorization",
+        "x-forwarded-access-token",
+        "x-app-user-email",
+        "x-mlflow-return-trace-id",
+    ];
     let headers: Vec<String> = interesting
         .iter()
         .map(|h| format!("{h}={}", e.header(h).unwrap_or("(absent)")))
@@ -49,8 +59,16 @@ pub struct Expected<'a> {
 
 /// Picks the upstream request that belongs to this probe request and checks the contract on
 /// it. `received` are the agent requests since the probe's mark.
-pub fn check_upstream<'e>(ctx: &ProbeContext, received: &'e [JournalEntry], exp: &Expected<'_>) -> Result<&'e JournalEntry, Finding> {
-    let Some(entry) = received.iter().find(|e| e.body.contains(exp.message)).or_else(|| received.first()) else {
+pub fn check_upstream<'e>(
+    ctx: &ProbeContext,
+    received: &'e [JournalEntry],
+    exp: &Expected<'_>,
+) -> Result<&'e JournalEntry, Finding> {
+    let Some(entry) = received
+        .iter()
+        .find(|e| e.body.contains(exp.message))
+        .or_else(|| received.first())
+    else {
         return Err(Finding::new(
             "no_upstream_call",
             "the agent received no request at all for this /api/chat call: the proxy answered without calling POST /invocations",
@@ -65,7 +83,13 @@ pub fn check_upstream<'e>(ctx: &ProbeContext, received: &'e [JournalEntry], exp:
 
 fn check_path(e: &JournalEntry) -> Result<(), Finding> {
     if e.method != "POST" {
-        return Err(Finding::new("upstream_wrong_method", format!("the proxy called {} {} on the agent; the contract is POST /invocations", e.method, e.raw_path)));
+        return Err(Finding::new(
+            "upstream_wrong_method",
+            format!(
+                "the proxy called {} {} on the agent; the contract is POST /invocations",
+                e.method, e.raw_path
+            ),
+        ));
     }
     let path = e.path();
     if path == "/invocations" {
@@ -78,10 +102,21 @@ fn check_path(e: &JournalEntry) -> Result<(), Finding> {
     } else {
         "the contract is POST <AGENT_APP_URL without trailing slash>/invocations"
     };
-    Err(Finding::new("upstream_wrong_path", format!("the proxy called POST {} on the agent (answered {}): {why}", e.raw_path, e.status.map_or("?".into(), |s| s.to_string()))))
+    Err(Finding::new(
+        "upstream_wrong_path",
+        format!(
+            "the proxy called POST {} on the agent (answered {}): {why}",
+            e.raw_path,
+            e.status.map_or("?".into(), |s| s.to_string())
+        ),
+    ))
 }
 
-fn check_authorization(ctx: &ProbeContext, e: &JournalEntry, exp: &Expected<'_>) -> Result<(), Finding> {
+fn check_authorization(
+    ctx: &ProbeContext,
+    e: &JournalEntry,
+    exp: &Expected<'_>,
+) -> Result<(), Finding> {
     let Some(auth) = e.header("authorization") else {
         return Err(Finding::new(
             "upstream_missing_authorization",
@@ -89,7 +124,12 @@ fn check_authorization(ctx: &ProbeContext, e: &JournalEntry, exp: &Expected<'_>)
         ));
     };
     let fp = auth.split_once(' ').map_or(auth, |(_, c)| c);
-    if let Some(user) = exp.user.into_iter().chain(exp.other_user).find(|u| fingerprint(&u.token) == fp) {
+    if let Some(user) = exp
+        .user
+        .into_iter()
+        .chain(exp.other_user)
+        .find(|u| fingerprint(&u.token) == fp)
+    {
         return Err(Finding::new(
             "obo_token_sent_as_authorization",
             format!("the proxy sent the user's OBO token ({}) as Authorization: Bearer; the bearer must be the AppKit service principal's token and the user token goes in x-forwarded-access-token", user.email),
@@ -110,8 +150,13 @@ fn check_authorization(ctx: &ProbeContext, e: &JournalEntry, exp: &Expected<'_>)
 
 fn check_body(e: &JournalEntry, exp: &Expected<'_>) -> Result<(), Finding> {
     let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
-    let keys: Vec<&str> = body.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-    let carries_message = body.get(exp.body_key).is_some_and(|v| v.to_string().contains(exp.message));
+    let keys: Vec<&str> = body
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let carries_message = body
+        .get(exp.body_key)
+        .is_some_and(|v| v.to_string().contains(exp.message));
     if carries_message {
         return Ok(());
     }

@@ -25,8 +25,12 @@ pub enum ProbeId {
 }
 
 impl ProbeId {
-    pub const ALL: [ProbeId; 4] =
-        [ProbeId::AgentDirect, ProbeId::AppkitSpOnly, ProbeId::AppkitWithObo, ProbeId::FeedbackSourceId];
+    pub const ALL: [ProbeId; 4] = [
+        ProbeId::AgentDirect,
+        ProbeId::AppkitSpOnly,
+        ProbeId::AppkitWithObo,
+        ProbeId::FeedbackSourceId,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -83,7 +87,10 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(reason: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { reason: reason.into(), detail: detail.into() }
+        Self {
+            reason: reason.into(),
+            detail: detail.into(),
+        }
     }
 }
 
@@ -96,28 +103,65 @@ pub async fn run_all(ctx: &ProbeContext) -> Vec<ProbeOutcome> {
     let mut evidence = Vec::new();
     let started = Instant::now();
     let r = agent_direct::run(ctx, &mut evidence).await;
-    outcomes.push(finish(ProbeId::AgentDirect, r, std::mem::take(&mut evidence), started.elapsed(), ctx));
+    outcomes.push(finish(
+        ProbeId::AgentDirect,
+        r,
+        std::mem::take(&mut evidence),
+        started.elapsed(),
+        ctx,
+    ));
 
     let started = Instant::now();
     let r = appkit_sp_only::run(ctx, &mut evidence).await;
-    outcomes.push(finish(ProbeId::AppkitSpOnly, r, std::mem::take(&mut evidence), started.elapsed(), ctx));
+    outcomes.push(finish(
+        ProbeId::AppkitSpOnly,
+        r,
+        std::mem::take(&mut evidence),
+        started.elapsed(),
+        ctx,
+    ));
 
     let started = Instant::now();
     let (r, trace_id) = appkit_with_obo::run(ctx, &mut evidence).await;
-    outcomes.push(finish(ProbeId::AppkitWithObo, r, std::mem::take(&mut evidence), started.elapsed(), ctx));
+    outcomes.push(finish(
+        ProbeId::AppkitWithObo,
+        r,
+        std::mem::take(&mut evidence),
+        started.elapsed(),
+        ctx,
+    ));
 
     let started = Instant::now();
     let r = feedback_source_id::run(ctx, trace_id.as_deref(), &mut evidence).await;
-    outcomes.push(finish(ProbeId::FeedbackSourceId, r, evidence, started.elapsed(), ctx));
+    outcomes.push(finish(
+        ProbeId::FeedbackSourceId,
+        r,
+        evidence,
+        started.elapsed(),
+        ctx,
+    ));
     outcomes
 }
 
-fn finish(probe: ProbeId, result: ProbeResult, evidence: Vec<String>, took: Duration, ctx: &ProbeContext) -> ProbeOutcome {
+fn finish(
+    probe: ProbeId,
+    result: ProbeResult,
+    evidence: Vec<String>,
+    took: Duration,
+    ctx: &ProbeContext,
+) -> ProbeOutcome {
     let r = &ctx.redactor;
     let evidence = evidence.iter().map(|e| r.redact(e)).collect();
     let (verdict, reason, detail) = match result {
         Ok(detail) => (Verdict::Pass, "ok".to_string(), detail),
         Err(f) => (Verdict::Fail, f.reason, f.detail),
     };
-    ProbeOutcome { probe, verdict, reason: r.redact(&reason), detail: r.redact(&detail), evidence, duration_ms: took.as_millis() }
+    ProbeOutcome {
+        probe,
+        verdict,
+        reason: r.redact(&reason),
+        detail: r.redact(&detail),
+        evidence,
+        duration_ms: took.as_millis(),
+    }
 }

@@ -29,9 +29,10 @@ pub fn last_user_text(body: &Map<String, Value>) -> String {
         }
         return match item.get("content") {
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(parts)) => {
-                parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect()
-            }
+            Some(Value::Array(parts)) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect(),
             _ => String::new(),
         };
     }
@@ -53,14 +54,20 @@ pub fn output_item(text: &str) -> Value {
 }
 
 /// The unary body (`ResponsesAgentResponse.model_dump(exclude_none=True)` key order).
-pub fn unary_body(text: &str, headers_seen: Value, custom_inputs: Option<&Value>, trace_id: Option<&str>) -> Value {
+pub fn unary_body(
+    text: &str,
+    headers_seen: Value,
+    custom_inputs: Option<&Value>,
+    trace_id: Option<&str>,
+) -> Value {
     let mut custom = Map::new();
     custom.insert("headers_seen".into(), headers_seen);
     if let Some(ci) = custom_inputs {
         custom.insert("custom_inputs_echo".into(), ci.clone());
     }
     let item = json!({"type": "message", "id": ITEM_ID, "content": [{"text": format!("You said: {text}"), "type": "output_text", "annotations": []}], "role": "assistant"});
-    let mut body = json!({"object": "response", "output": [item], "custom_outputs": Value::Object(custom)});
+    let mut body =
+        json!({"object": "response", "output": [item], "custom_outputs": Value::Object(custom)});
     if let Some(id) = trace_id {
         body["metadata"] = json!({"trace_id": id});
     }
@@ -104,7 +111,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(last_user_text(&b), "bc");
-        let m: Map<String, Value> = serde_json::from_str(r#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+        let m: Map<String, Value> =
+            serde_json::from_str(r#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
         assert_eq!(last_user_text(&m), "hi");
         assert_eq!(last_user_text(&Map::new()), "");
     }

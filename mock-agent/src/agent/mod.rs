@@ -32,7 +32,13 @@ pub fn router(state: SharedState) -> Router {
     let agent_api = Router::new()
         .route("/invocations", only("POST", post(invocations)))
         .route("/responses", only("POST", post(invocations)))
-        .route("/health", only("GET", get(|| async { json_bytes(StatusCode::OK, r#"{"status":"healthy"}"#.into()) })))
+        .route(
+            "/health",
+            only(
+                "GET",
+                get(|| async { json_bytes(StatusCode::OK, r#"{"status":"healthy"}"#.into()) }),
+            ),
+        )
         .route("/agent/info", only("GET", get(agent_info)))
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
@@ -46,7 +52,8 @@ pub fn router(state: SharedState) -> Router {
 fn only(allowed: &'static str, route: MethodRouter<SharedState>) -> MethodRouter<SharedState> {
     route.fallback(move || async move {
         let mut resp = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allowed));
         resp
     })
 }
@@ -93,7 +100,10 @@ async fn agent_info() -> Response {
     )
 }
 
-async fn journal(State(state): State<SharedState>, Query(filter): Query<JournalFilter>) -> Response {
+async fn journal(
+    State(state): State<SharedState>,
+    Query(filter): Query<JournalFilter>,
+) -> Response {
     let entries = state.journal.find(&filter);
     json_bytes(StatusCode::OK, json!({"entries": entries}).to_string())
 }
@@ -107,7 +117,10 @@ async fn invocations(
     let req = match request::parse(&body) {
         Ok(r) => r,
         Err(RequestError::InvalidJson(msg)) => {
-            return detail(StatusCode::BAD_REQUEST, &format!("Invalid JSON in request body: {msg}"))
+            return detail(
+                StatusCode::BAD_REQUEST,
+                &format!("Invalid JSON in request body: {msg}"),
+            )
         }
         Err(RequestError::InternalServerError) => {
             return (
@@ -118,7 +131,8 @@ async fn invocations(
                 .into_response()
         }
     };
-    let return_trace = header_str(&headers, "x-mlflow-return-trace-id").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let return_trace = header_str(&headers, "x-mlflow-return-trace-id")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let text = echo::last_user_text(&req.body);
     let seen = echo::headers_seen(&headers);
     let bare = trace_id::new_bare_id();
@@ -127,9 +141,17 @@ async fn invocations(
 
     if !req.stream {
         if text == echo::BOOM {
-            return detail(StatusCode::INTERNAL_SERVER_ERROR, "deliberate failure in invoke");
+            return detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "deliberate failure in invoke",
+            );
         }
-        let body = echo::unary_body(&text, seen, req.body.get("custom_inputs"), return_trace.then_some(client_trace_id.as_str()));
+        let body = echo::unary_body(
+            &text,
+            seen,
+            req.body.get("custom_inputs"),
+            return_trace.then_some(client_trace_id.as_str()),
+        );
         return json_bytes(StatusCode::OK, pyjson::compact(&body));
     }
 
@@ -139,14 +161,20 @@ async fn invocations(
         match event {
             StreamEvent::Event(v) => frames.push(format!("data: {}\n\n", pyjson::dumps(&v))),
             StreamEvent::Error(msg) => {
-                frames.push(format!("data: {}\n\n", pyjson::dumps(&json!({"error": msg}))));
+                frames.push(format!(
+                    "data: {}\n\n",
+                    pyjson::dumps(&json!({"error": msg}))
+                ));
                 failed = true;
                 break;
             }
         }
     }
     if return_trace && !failed {
-        frames.push(format!("data: {}\n\n", pyjson::dumps(&json!({"trace_id": client_trace_id}))));
+        frames.push(format!(
+            "data: {}\n\n",
+            pyjson::dumps(&json!({"trace_id": client_trace_id}))
+        ));
     }
     frames.push("data: [DONE]\n\n".into());
     sse_response(frames)
@@ -176,7 +204,9 @@ fn record_feedback(state: &SharedState, caller: &Caller, headers: &HeaderMap, ba
     let row = AssessmentRow {
         trace_id: bare_trace_id.to_string(),
         trace_location: match state.config.trace_id_form {
-            crate::config::TraceIdForm::UcTablePrefix => Some(state.config.tracing_table.to_string()),
+            crate::config::TraceIdForm::UcTablePrefix => {
+                Some(state.config.tracing_table.to_string())
+            }
             crate::config::TraceIdForm::Experiment => None,
         },
         assessment_name: "user_feedback".into(),

@@ -38,7 +38,9 @@ impl ProxyConfig {
     pub fn from_env(defect: Option<Defect>) -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let required = |name: &str| var(name).ok_or_else(|| format!("{name} is not set"));
-        let port_text = var("DATABRICKS_APP_PORT").or_else(|| var("PORT")).unwrap_or_else(|| "8000".into());
+        let port_text = var("DATABRICKS_APP_PORT")
+            .or_else(|| var("PORT"))
+            .unwrap_or_else(|| "8000".into());
         let port: u16 = port_text
             .parse()
             .map_err(|_| format!("DATABRICKS_APP_PORT/PORT {port_text:?} is not a port number"))?;
@@ -90,16 +92,26 @@ impl ReferenceProxy {
         let token_endpoint = discovery
             .get("token_endpoint")
             .and_then(Value::as_str)
-            .ok_or_else(|| anyhow::anyhow!("OIDC discovery at {discovery_url} has no token_endpoint"))?
+            .ok_or_else(|| {
+                anyhow::anyhow!("OIDC discovery at {discovery_url} has no token_endpoint")
+            })?
             .to_string();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(ProxyState { config, token_endpoint, http, first_user_token: Mutex::new(None) });
+        let state = Arc::new(ProxyState {
+            config,
+            token_endpoint,
+            http,
+            first_user_token: Mutex::new(None),
+        });
         let app = Router::new()
             .route("/api/chat", post(chat))
-            .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
+            .route(
+                "/health",
+                get(|| async { axum::Json(json!({"status": "ok"})) }),
+            )
             .with_state(state);
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -126,11 +138,19 @@ impl Drop for ReferenceProxy {
 }
 
 fn json_error(status: StatusCode, body: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn invalid_body_shape() -> Response {
-    json_error(StatusCode::BAD_REQUEST, json!({"error": "invalid_body_shape", "accepted": ["input", "messages"]}))
+    json_error(
+        StatusCode::BAD_REQUEST,
+        json!({"error": "invalid_body_shape", "accepted": ["input", "messages"]}),
+    )
 }
 
 /// The dual request-body contract: `{input}` or `{messages: [...]}`, forwarded unchanged,
@@ -177,16 +197,25 @@ async fn sp_token(state: &ProxyState) -> Result<String, String> {
 }
 
 fn inbound(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()).map(str::to_string)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 async fn chat(State(state): State<Arc<ProxyState>>, headers: HeaderMap, body: Bytes) -> Response {
     let defect = state.config.defect;
     if body.len() > BODY_LIMIT {
-        return json_error(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "payload_too_large", "limit_bytes": BODY_LIMIT}));
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"error": "payload_too_large", "limit_bytes": BODY_LIMIT}),
+        );
     }
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let Some(upstream) = upstream_body(&parsed, defect) else { return invalid_body_shape() };
+    let Some(upstream) = upstream_body(&parsed, defect) else {
+        return invalid_body_shape();
+    };
 
     let base = state.config.agent_app_url.trim_end_matches('/');
     let url = match defect {
@@ -203,7 +232,12 @@ async fn chat(State(state): State<Arc<ProxyState>>, headers: HeaderMap, body: By
         // Resolved per request, as AppKit's getExecutionContext() inside the handler does.
         match sp_token(&state).await {
             Ok(token) => req = req.bearer_auth(token),
-            Err(e) => return json_error(StatusCode::BAD_GATEWAY, json!({"error": "sp_token_unavailable", "detail": e})),
+            Err(e) => {
+                return json_error(
+                    StatusCode::BAD_GATEWAY,
+                    json!({"error": "sp_token_unavailable", "detail": e}),
+                )
+            }
         }
     }
     let user_token = match defect {
@@ -247,11 +281,16 @@ async fn chat(State(state): State<Arc<ProxyState>>, headers: HeaderMap, body: By
         let text = resp.bytes().await.unwrap_or_default();
         return (status, [(header::CONTENT_TYPE, content_type)], text).into_response();
     }
-    let is_sse = content_type.to_str().is_ok_and(|c| c.starts_with("text/event-stream"));
+    let is_sse = content_type
+        .to_str()
+        .is_ok_and(|c| c.starts_with("text/event-stream"));
     let mut out = Response::new(Body::from_stream(resp.bytes_stream()));
     let h = out.headers_mut();
     if is_sse {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     } else {
         h.insert(header::CONTENT_TYPE, content_type);
@@ -266,10 +305,22 @@ mod tests {
     #[test]
     fn dual_body_shape_is_forwarded_unchanged_with_stream() {
         let input = json!({"input": [{"role": "user", "content": "hi"}], "extra": 1});
-        assert_eq!(upstream_body(&input, None).unwrap(), json!({"input": [{"role": "user", "content": "hi"}], "stream": true}));
+        assert_eq!(
+            upstream_body(&input, None).unwrap(),
+            json!({"input": [{"role": "user", "content": "hi"}], "stream": true})
+        );
         let messages = json!({"messages": [{"role": "user", "content": "hi"}]});
-        assert_eq!(upstream_body(&messages, None).unwrap(), json!({"messages": [{"role": "user", "content": "hi"}], "stream": true}));
-        for bad in [json!({"foo": 1}), json!({"messages": "hi"}), json!([1]), Value::Null, json!("x")] {
+        assert_eq!(
+            upstream_body(&messages, None).unwrap(),
+            json!({"messages": [{"role": "user", "content": "hi"}], "stream": true})
+        );
+        for bad in [
+            json!({"foo": 1}),
+            json!({"messages": "hi"}),
+            json!([1]),
+            Value::Null,
+            json!("x"),
+        ] {
             assert!(upstream_body(&bad, None).is_none(), "{bad}");
         }
     }
@@ -277,7 +328,10 @@ mod tests {
     #[test]
     fn messages_only_defect_drops_input_callers() {
         let input = json!({"input": [{"role": "user", "content": "hi"}]});
-        assert_eq!(upstream_body(&input, Some(Defect::MessagesOnly)).unwrap(), json!({"stream": true}));
+        assert_eq!(
+            upstream_body(&input, Some(Defect::MessagesOnly)).unwrap(),
+            json!({"stream": true})
+        );
     }
 
     #[test]
@@ -285,6 +339,9 @@ mod tests {
         for d in Defect::ALL {
             assert_eq!(d.name().parse::<Defect>().unwrap(), d);
         }
-        assert!("nope".parse::<Defect>().unwrap_err().contains("no-user-email"));
+        assert!("nope"
+            .parse::<Defect>()
+            .unwrap_err()
+            .contains("no-user-email"));
     }
 }
