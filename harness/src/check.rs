@@ -76,18 +76,13 @@ pub struct SetupError {
 
 impl SetupError {
     fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            last_output: vec![],
-        }
+        Self { message: message.into(), last_output: vec![] }
     }
 }
 
 fn random_hex(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n)
-        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
-        .collect()
+    (0..n).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect()
 }
 
 pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport, SetupError> {
@@ -99,38 +94,20 @@ pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport
     };
     config.principals[0].application_id = opts.sp_client_id.clone();
     config.principals[0].client_secret = opts.sp_client_secret.clone();
-    let listen = Listen {
-        agent: opts.agent_listen,
-        workspace: opts.workspace_listen,
-    };
-    let mocks = MockServers::start(config.clone(), listen)
-        .await
-        .map_err(|e| SetupError::new(format!("{e:#}")))?;
+    let listen = Listen { agent: opts.agent_listen, workspace: opts.workspace_listen };
+    let mocks = MockServers::start(config.clone(), listen).await.map_err(|e| SetupError::new(format!("{e:#}")))?;
 
     // The AppKit app's environment, as Databricks Apps would set it. AGENT_APP_URL keeps a
     // trailing slash on purpose: the contract says to normalise it.
-    let port = proxy_process::free_port()
-        .map_err(|e| SetupError::new(format!("no free loopback port: {e}")))?;
+    let port = proxy_process::free_port().map_err(|e| SetupError::new(format!("no free loopback port: {e}")))?;
     let env = vec![
-        (
-            "AGENT_APP_URL".to_string(),
-            format!("{}/", mocks.agent_url()),
-        ),
+        ("AGENT_APP_URL".to_string(), format!("{}/", mocks.agent_url())),
         ("DATABRICKS_HOST".to_string(), mocks.workspace_url()),
-        (
-            "DATABRICKS_CLIENT_ID".to_string(),
-            opts.sp_client_id.clone(),
-        ),
-        (
-            "DATABRICKS_CLIENT_SECRET".to_string(),
-            opts.sp_client_secret.clone(),
-        ),
+        ("DATABRICKS_CLIENT_ID".to_string(), opts.sp_client_id.clone()),
+        ("DATABRICKS_CLIENT_SECRET".to_string(), opts.sp_client_secret.clone()),
         ("DATABRICKS_APP_PORT".to_string(), port.to_string()),
         ("PORT".to_string(), port.to_string()),
-        (
-            "DATABRICKS_APP_NAME".to_string(),
-            config.appkit_app_name.clone(),
-        ),
+        ("DATABRICKS_APP_NAME".to_string(), config.appkit_app_name.clone()),
         ("FLASK_RUN_HOST".to_string(), "127.0.0.1".to_string()),
     ];
 
@@ -164,23 +141,14 @@ pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport
                 mocks.workspace_url()
             );
             wait_for_url(url, opts.proxy_start_timeout).await?;
-            (
-                format!("proxy at {url}"),
-                url.trim_end_matches('/').to_string(),
-            )
+            (format!("proxy at {url}"), url.trim_end_matches('/').to_string())
         }
         ProxyTarget::Command(cmd) => {
             let p = ProxyProcess::start(cmd, &env, port, opts.proxy_start_timeout, redactor)
                 .await
-                .map_err(|e| SetupError {
-                    message: e.message,
-                    last_output: e.last_output,
-                })?;
+                .map_err(|e| SetupError { message: e.message, last_output: e.last_output })?;
             process = Some(p);
-            (
-                format!("proxy command `{cmd}`"),
-                format!("http://127.0.0.1:{port}"),
-            )
+            (format!("proxy command `{cmd}`"), format!("http://127.0.0.1:{port}"))
         }
     };
     mocks.set_appkit_url(&proxy_url);
@@ -204,10 +172,7 @@ pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport
         proxy_url: proxy_url.clone(),
         agent_url: mocks.agent_url(),
         workspace_url: mocks.workspace_url(),
-        sp: Credentials {
-            client_id: opts.sp_client_id.clone(),
-            client_secret: opts.sp_client_secret.clone(),
-        },
+        sp: Credentials { client_id: opts.sp_client_id.clone(), client_secret: opts.sp_client_secret.clone() },
         users,
         expected_email: Some(opts.expected_email.clone()),
         warehouse_id: Some(config.warehouse_id.clone()),
@@ -224,31 +189,21 @@ pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport
     }
     drop(reference);
     mocks.shutdown().await;
-    Ok(CheckReport {
-        proxy: proxy_desc,
-        proxy_url,
-        outcomes,
-    })
+    Ok(CheckReport { proxy: proxy_desc, proxy_url, outcomes })
 }
 
 async fn wait_for_url(url: &str, timeout: Duration) -> Result<(), SetupError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| SetupError::new(format!("--proxy-url {url:?} is not a URL: {e}")))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| SetupError::new(format!("--proxy-url {url:?} is not a URL: {e}")))?;
     let host = parsed.host_str().unwrap_or("127.0.0.1").to_string();
     let port = parsed.port_or_known_default().unwrap_or(80);
     let started = std::time::Instant::now();
     loop {
-        if tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .is_ok()
-        {
+        if tokio::net::TcpStream::connect((host.as_str(), port)).await.is_ok() {
             return Ok(());
         }
         if started.elapsed() >= timeout {
-            return Err(SetupError::new(format!(
-                "nothing listens at {url} (waited {}s)",
-                timeout.as_secs()
-            )));
+            return Err(SetupError::new(format!("nothing listens at {url} (waited {}s)", timeout.as_secs())));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -43,11 +43,7 @@ pub struct CheckArgs {
     #[arg(long, env = "EXPECTED_USER_EMAIL", default_value = "alice@example.com")]
     pub expected_email: String,
     /// `<catalog>.<schema>.<prefix>` of the UC trace tables.
-    #[arg(
-        long,
-        env = "MLFLOW_TRACING_TABLE",
-        default_value = "main.agents.hopcheck"
-    )]
+    #[arg(long, env = "MLFLOW_TRACING_TABLE", default_value = "main.agents.hopcheck")]
     pub tracing_table: String,
     /// Form of the trace ids the embedded agent returns.
     #[arg(long, value_enum, default_value_t = TraceIdFormArg::Uc)]

@@ -18,11 +18,7 @@ pub struct Exchange {
 
 impl Exchange {
     pub fn is_sse(&self) -> bool {
-        self.content_type.as_deref().is_some_and(|c| {
-            c.trim()
-                .to_ascii_lowercase()
-                .starts_with("text/event-stream")
-        })
+        self.content_type.as_deref().is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("text/event-stream"))
     }
 
     /// The first `max` characters of the body, for a failure message.
@@ -57,10 +53,8 @@ pub async fn post(
     let mut map = HeaderMap::new();
     map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| format!("bad header name {name}: {e}"))?;
-        let value =
-            HeaderValue::from_str(value).map_err(|_| format!("bad value for header {name}"))?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("bad header name {name}: {e}"))?;
+        let value = HeaderValue::from_str(value).map_err(|_| format!("bad value for header {name}"))?;
         map.insert(name, value);
     }
     let request = client.post(url).headers(map).body(body);
@@ -68,23 +62,14 @@ pub async fn post(
 }
 
 /// Sends a prepared request and reads the response within `timeout`.
-pub async fn send(
-    request: reqwest::RequestBuilder,
-    url: &str,
-    timeout: Duration,
-) -> Result<Exchange, String> {
+pub async fn send(request: reqwest::RequestBuilder, url: &str, timeout: Duration) -> Result<Exchange, String> {
     let started = Instant::now();
     let work = async {
         let resp = request.send().await.map_err(|e| describe(&e, url))?;
         let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let (bytes, truncated) = read_bounded(resp)
-            .await
-            .map_err(|e| format!("reading the response from {url} failed: {e}"))?;
+        let content_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let (bytes, truncated) =
+            read_bounded(resp).await.map_err(|e| format!("reading the response from {url} failed: {e}"))?;
         Ok(Exchange {
             status,
             content_type,
@@ -95,20 +80,15 @@ pub async fn send(
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(result) => result,
-        Err(_) => Err(format!(
-            "no complete response from {url} within {}s (hung or never-ending stream)",
-            timeout.as_secs()
-        )),
+        Err(_) => {
+            Err(format!("no complete response from {url} within {}s (hung or never-ending stream)", timeout.as_secs()))
+        }
     }
 }
 
 async fn read_bounded(mut resp: reqwest::Response) -> Result<(Vec<u8>, bool), String> {
     let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| e.without_url().to_string())?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.without_url().to_string())? {
         let room = MAX_BODY_BYTES - out.len();
         if chunk.len() > room {
             out.extend_from_slice(&chunk[..room]);

@@ -17,11 +17,7 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(EXIT_SETUP)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if e.use_stderr() { ExitCode::from(EXIT_SETUP) } else { ExitCode::SUCCESS };
         }
     };
     let Command::Check(args) = cli.command;
@@ -37,8 +33,7 @@ async fn main() -> ExitCode {
 }
 
 async fn interrupted() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
@@ -54,16 +49,9 @@ fn options(args: &CheckArgs) -> Result<CheckOptions, String> {
         (Some(_), Some(_)) => return Err("--proxy-url and --proxy-cmd exclude each other".into()),
     };
     if !args.expected_email.contains('@') {
-        return Err(format!(
-            "--expected-email {:?} is not an email address",
-            args.expected_email
-        ));
+        return Err(format!("--expected-email {:?} is not an email address", args.expected_email));
     }
-    let second_email = if args.expected_email == "bob@example.com" {
-        "carol@example.com"
-    } else {
-        "bob@example.com"
-    };
+    let second_email = if args.expected_email == "bob@example.com" { "carol@example.com" } else { "bob@example.com" };
     Ok(CheckOptions {
         target,
         agent_listen: args.agent_listen,
@@ -106,10 +94,7 @@ fn reproduce_command() -> String {
 }
 
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
-    {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -128,10 +113,7 @@ async fn check_command(args: CheckArgs, redactor: &Redactor) -> ExitCode {
     let report = match check::run(&opts, redactor).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!(
-                "hopcheck: could not run the probes: {}",
-                redactor.redact(&e.message)
-            );
+            eprintln!("hopcheck: could not run the probes: {}", redactor.redact(&e.message));
             if !e.last_output.is_empty() {
                 eprintln!("hopcheck: last output of the proxy command:");
                 for line in &e.last_output {

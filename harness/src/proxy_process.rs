@@ -61,13 +61,7 @@ impl ProxyProcess {
         if let Some(err) = child.stderr.take() {
             tokio::spawn(keep_lines(err, output.clone(), redactor.clone()));
         }
-        let mut proc = Self {
-            child,
-            pgid,
-            output,
-            port,
-            command: command.to_string(),
-        };
+        let mut proc = Self { child, pgid, output, port, command: command.to_string() };
         proc.wait_until_listening(ready_timeout).await?;
         Ok(proc)
     }
@@ -83,10 +77,7 @@ impl ProxyProcess {
                     self.command, self.port
                 )));
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
                 return Ok(());
             }
             if started.elapsed() >= timeout {
@@ -102,28 +93,17 @@ impl ProxyProcess {
     }
 
     fn error(&self, message: String) -> StartError {
-        StartError {
-            message,
-            last_output: self.last_output(),
-        }
+        StartError { message, last_output: self.last_output() }
     }
 
     pub fn last_output(&self) -> Vec<String> {
-        self.output
-            .lock()
-            .expect("output lock")
-            .iter()
-            .cloned()
-            .collect()
+        self.output.lock().expect("output lock").iter().cloned().collect()
     }
 
     /// SIGTERM to the whole group, up to 3 s to exit, then SIGKILL.
     pub async fn stop(mut self) {
         self.signal(libc::SIGTERM);
-        if tokio::time::timeout(Duration::from_secs(3), self.child.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await.is_err() {
             self.signal(libc::SIGKILL);
             let _ = self.child.wait().await;
         }
@@ -148,11 +128,7 @@ impl Drop for ProxyProcess {
     }
 }
 
-async fn keep_lines(
-    stream: impl AsyncRead + Unpin,
-    into: Arc<Mutex<VecDeque<String>>>,
-    redactor: Redactor,
-) {
+async fn keep_lines(stream: impl AsyncRead + Unpin, into: Arc<Mutex<VecDeque<String>>>, redactor: Redactor) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let line: String = line.chars().take(500).collect();

@@ -32,10 +32,7 @@ impl Redactor {
         let mut out = text.to_string();
         for secret in self.secrets.read().expect("redactor lock").iter() {
             if out.contains(secret.as_str()) {
-                out = out.replace(
-                    secret.as_str(),
-                    &format!("[redacted {}]", fingerprint(secret)),
-                );
+                out = out.replace(secret.as_str(), &format!("[redacted {}]", fingerprint(secret)));
             }
         }
         redact_bearer_values(&out)
@@ -53,9 +50,7 @@ fn redact_bearer_values(text: &str) -> String {
     while let Some(pos) = rest.find(MARK) {
         let (before, after) = rest.split_at(pos + MARK.len());
         out.push_str(before);
-        let end = after
-            .find(|c: char| !is_token_char(c))
-            .unwrap_or(after.len());
+        let end = after.find(|c: char| !is_token_char(c)).unwrap_or(after.len());
         let credential = &after[..end];
         if credential.len() >= 8 && !credential.starts_with("fp:") {
             out.push_str(&format!("[redacted {}]", fingerprint(credential)));
@@ -92,10 +87,7 @@ mod tests {
         assert_eq!(r.redact(&once), once);
         assert_eq!(r.redact("no secrets here"), "no secrets here");
         assert_eq!(r.redact("bearer"), "bearer");
-        assert_eq!(
-            r.redact("the SP bearer (HTTP 200)"),
-            "the SP bearer (HTTP 200)"
-        );
+        assert_eq!(r.redact("the SP bearer (HTTP 200)"), "the SP bearer (HTTP 200)");
         assert_eq!(r.redact("Bearer fp:0123456789ab"), "Bearer fp:0123456789ab");
     }
 }

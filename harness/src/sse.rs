@@ -76,11 +76,7 @@ pub fn read_sse(body: &str) -> ChatTranscript {
             t.trace_id = Some(id.to_string());
         }
         if let Some(e) = v.get("error") {
-            t.errors.push(
-                e.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| e.to_string()),
-            );
+            t.errors.push(e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string()));
         }
     }
     t
@@ -91,11 +87,7 @@ pub fn text_delta(v: &Value) -> Option<&str> {
     if v.get("type").and_then(Value::as_str) == Some("response.output_text.delta") {
         return v.get("delta").and_then(Value::as_str);
     }
-    v.get("choices")?
-        .get(0)?
-        .get("delta")?
-        .get("content")?
-        .as_str()
+    v.get("choices")?.get(0)?.get("delta")?.get("content")?.as_str()
 }
 
 /// Text and trace id of a unary JSON body (Responses output object or chat.completion), for
@@ -104,28 +96,17 @@ pub fn read_unary(v: &Value) -> ChatTranscript {
     let mut t = ChatTranscript::default();
     if let Some(items) = v.get("output").and_then(Value::as_array) {
         for item in items {
-            for part in item
-                .get("content")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for part in item.get("content").and_then(Value::as_array).into_iter().flatten() {
                 if let Some(s) = part.get("text").and_then(Value::as_str) {
                     t.text.push_str(s);
                 }
             }
         }
     }
-    if let Some(s) = v
-        .pointer("/choices/0/message/content")
-        .and_then(Value::as_str)
-    {
+    if let Some(s) = v.pointer("/choices/0/message/content").and_then(Value::as_str) {
         t.text.push_str(s);
     }
-    t.trace_id = v
-        .pointer("/metadata/trace_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    t.trace_id = v.pointer("/metadata/trace_id").and_then(Value::as_str).map(str::to_string);
     t
 }
 
@@ -141,10 +122,7 @@ mod tests {
                     data: [DONE]\n\n";
         let t = read_sse(body);
         assert_eq!(t.text, "You said: hi");
-        assert_eq!(
-            t.trace_id.as_deref(),
-            Some("tr-0af7651916cd43dd8448eb211c80319c")
-        );
+        assert_eq!(t.trace_id.as_deref(), Some("tr-0af7651916cd43dd8448eb211c80319c"));
         assert!(t.saw_done);
         assert_eq!(t.frames, 4);
     }
@@ -159,7 +137,8 @@ mod tests {
 
     #[test]
     fn error_frames_and_partial_events_are_reported_not_hidden() {
-        let t = read_sse("data: {\"error\": \"boom\"}\n\ndata: [DONE]\n\ndata: {\"type\": \"response.output_text.delta\"");
+        let t =
+            read_sse("data: {\"error\": \"boom\"}\n\ndata: [DONE]\n\ndata: {\"type\": \"response.output_text.delta\"");
         assert_eq!(t.errors, vec!["boom".to_string()]);
         assert_eq!(t.frames, 2);
         assert_eq!(t.text, "");

@@ -13,11 +13,7 @@ pub struct Credentials {
 }
 
 /// `POST /oidc/v1/token` with Basic auth.
-pub async fn oauth_token(
-    client: &reqwest::Client,
-    host: &str,
-    creds: &Credentials,
-) -> Result<String, String> {
+pub async fn oauth_token(client: &reqwest::Client, host: &str, creds: &Credentials) -> Result<String, String> {
     let url = format!("{}/oidc/v1/token", host.trim_end_matches('/'));
     let request = client
         .post(&url)
@@ -61,14 +57,8 @@ pub async fn query(
     deadline: Duration,
 ) -> Result<QueryOutcome, String> {
     let started = Instant::now();
-    let base = format!(
-        "{}/api/2.0/sql/statements",
-        target.host.trim_end_matches('/')
-    );
-    let parameters: Vec<Value> = params
-        .iter()
-        .map(|(n, v)| json!({"name": n, "value": v}))
-        .collect();
+    let base = format!("{}/api/2.0/sql/statements", target.host.trim_end_matches('/'));
+    let parameters: Vec<Value> = params.iter().map(|(n, v)| json!({"name": n, "value": v})).collect();
     let body = json!({
         "warehouse_id": target.warehouse_id,
         "statement": sql,
@@ -85,17 +75,10 @@ pub async fn query(
         }
         let statement_id = serde_json::from_str::<Value>(&ex.body)
             .ok()
-            .and_then(|v| {
-                v.get("statement_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
+            .and_then(|v| v.get("statement_id").and_then(Value::as_str).map(str::to_string))
             .ok_or("a PENDING/RUNNING statement came back without a statement_id")?;
         if started.elapsed() >= deadline {
-            return Err(format!(
-                "statement {statement_id} did not finish within {}s",
-                deadline.as_secs()
-            ));
+            return Err(format!("statement {statement_id} did not finish within {}s", deadline.as_secs()));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let url = format!("{base}/{statement_id}");
@@ -106,18 +89,11 @@ pub async fn query(
 /// `Some(outcome)` once the statement is terminal; `None` while PENDING/RUNNING.
 fn interpret(ex: &Exchange) -> Result<Option<QueryOutcome>, String> {
     if ex.status != 200 {
-        return Ok(Some(QueryOutcome::Failed(format!(
-            "HTTP {}: {}",
-            ex.status,
-            ex.body_excerpt(300)
-        ))));
+        return Ok(Some(QueryOutcome::Failed(format!("HTTP {}: {}", ex.status, ex.body_excerpt(300)))));
     }
-    let v: Value = serde_json::from_str(&ex.body)
-        .map_err(|e| format!("the Statement Execution API answered non-JSON: {e}"))?;
-    let state = v
-        .pointer("/status/state")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let v: Value =
+        serde_json::from_str(&ex.body).map_err(|e| format!("the Statement Execution API answered non-JSON: {e}"))?;
+    let state = v.pointer("/status/state").and_then(Value::as_str).unwrap_or("");
     match state {
         "PENDING" | "RUNNING" => Ok(None),
         "SUCCEEDED" => {
@@ -125,9 +101,7 @@ fn interpret(ex: &Exchange) -> Result<Option<QueryOutcome>, String> {
                 .pointer("/manifest/schema/columns")
                 .and_then(Value::as_array)
                 .map(|cols| {
-                    cols.iter()
-                        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
-                        .collect()
+                    cols.iter().filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string)).collect()
                 })
                 .unwrap_or_default();
             // A zero-row result has no data_array at all.
@@ -138,12 +112,7 @@ fn interpret(ex: &Exchange) -> Result<Option<QueryOutcome>, String> {
                     rows.iter()
                         .map(|r| {
                             r.as_array()
-                                .map(|cells| {
-                                    cells
-                                        .iter()
-                                        .map(|c| c.as_str().map(str::to_string))
-                                        .collect()
-                                })
+                                .map(|cells| cells.iter().map(|c| c.as_str().map(str::to_string)).collect())
                                 .unwrap_or_default()
                         })
                         .collect()
@@ -152,18 +121,10 @@ fn interpret(ex: &Exchange) -> Result<Option<QueryOutcome>, String> {
             Ok(Some(QueryOutcome::Rows { columns, rows }))
         }
         "FAILED" | "CANCELED" | "CLOSED" => {
-            let code = v
-                .pointer("/status/error/error_code")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let msg = v
-                .pointer("/status/error/message")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let code = v.pointer("/status/error/error_code").and_then(Value::as_str).unwrap_or("");
+            let msg = v.pointer("/status/error/message").and_then(Value::as_str).unwrap_or("");
             Ok(Some(QueryOutcome::Failed(format!("{state} {code}: {msg}"))))
         }
-        other => Err(format!(
-            "the Statement Execution API answered an unknown state {other:?}"
-        )),
+        other => Err(format!("the Statement Execution API answered an unknown state {other:?}")),
     }
 }

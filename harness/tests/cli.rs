@@ -13,20 +13,13 @@ struct Run {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// The `mock-agent` binary of the same build (cargo builds every workspace binary for tests).
 fn mock_agent_bin() -> PathBuf {
     let bin = Path::new(env!("CARGO_BIN_EXE_hopcheck")).with_file_name("mock-agent");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --workspace` (the test script does)",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} is missing: run `cargo build --workspace` (the test script does)", bin.display());
     bin
 }
 
@@ -57,24 +50,9 @@ fn finish(mut child: Child, limit: Duration) -> Run {
     };
     let mut stdout = String::new();
     let mut stderr = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    Run {
-        code,
-        stdout,
-        stderr,
-        took: started.elapsed(),
-    }
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    Run { code, stdout, stderr, took: started.elapsed() }
 }
 
 fn hopcheck(args: &[&str], limit: Duration) -> Run {
@@ -85,144 +63,64 @@ fn hopcheck(args: &[&str], limit: Duration) -> Run {
 fn default_check_passes_four_of_four() {
     let r = hopcheck(&["check"], Duration::from_secs(30));
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("PASS: 4 of 4 probes passed"),
-        "{}",
-        r.stdout
-    );
-    for probe in [
-        "agent_direct",
-        "appkit_sp_only",
-        "appkit_with_obo",
-        "feedback_source_id",
-    ] {
-        assert!(
-            r.stdout.contains(probe),
-            "{probe} missing from\n{}",
-            r.stdout
-        );
+    assert!(r.stdout.contains("PASS: 4 of 4 probes passed"), "{}", r.stdout);
+    for probe in ["agent_direct", "appkit_sp_only", "appkit_with_obo", "feedback_source_id"] {
+        assert!(r.stdout.contains(probe), "{probe} missing from\n{}", r.stdout);
     }
 }
 
 #[test]
 fn defective_proxy_command_fails_probe_four_naming_the_service_principal() {
-    let cmd = format!(
-        "{} appkit --defect no-user-email",
-        mock_agent_bin().display()
-    );
+    let cmd = format!("{} appkit --defect no-user-email", mock_agent_bin().display());
     let r = hopcheck(&["check", "--proxy-cmd", &cmd], Duration::from_secs(30));
     assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
-    let line = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("feedback_source_id"))
-        .unwrap();
-    assert!(
-        line.contains("FAIL") && line.contains("source_id_is_service_principal"),
-        "{line}"
-    );
-    assert!(
-        r.stdout
-            .contains("the AppKit service principal's client id"),
-        "{}",
-        r.stdout
-    );
+    let line = r.stdout.lines().find(|l| l.starts_with("feedback_source_id")).unwrap();
+    assert!(line.contains("FAIL") && line.contains("source_id_is_service_principal"), "{line}");
+    assert!(r.stdout.contains("the AppKit service principal's client id"), "{}", r.stdout);
     assert!(r.stdout.contains("reproduce: "), "{}", r.stdout);
-    assert!(!r
-        .stdout
-        .contains(mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_SECRET));
+    assert!(!r.stdout.contains(mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_SECRET));
 }
 
 #[test]
 fn json_and_junit_reports_for_ci() {
     let dir = tempdir();
     let junit = dir.join("report.xml");
-    let r = hopcheck(
-        &[
-            "check",
-            "--format",
-            "json",
-            "--junit",
-            junit.to_str().unwrap(),
-        ],
-        Duration::from_secs(30),
-    );
+    let r = hopcheck(&["check", "--format", "json", "--junit", junit.to_str().unwrap()], Duration::from_secs(30));
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-    let v: serde_json::Value =
-        serde_json::from_str(&r.stdout).expect("stdout is one JSON document");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("stdout is one JSON document");
     assert_eq!(v["verdict"], "PASS");
     assert_eq!(v["probes"].as_array().unwrap().len(), 4);
     assert_eq!(v["probes"][3]["probe"], "feedback_source_id");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
-    assert!(
-        xml.contains("tests=\"4\"") && xml.contains("failures=\"0\""),
-        "{xml}"
-    );
+    assert!(xml.contains("tests=\"4\"") && xml.contains("failures=\"0\""), "{xml}");
 }
 
 #[test]
 fn usage_errors_exit_two() {
-    let r = hopcheck(
-        &[
-            "check",
-            "--proxy-url",
-            "http://127.0.0.1:1",
-            "--proxy-cmd",
-            "true",
-        ],
-        Duration::from_secs(10),
-    );
+    let r = hopcheck(&["check", "--proxy-url", "http://127.0.0.1:1", "--proxy-cmd", "true"], Duration::from_secs(10));
     assert_eq!(r.code, Some(2), "{}", r.stderr);
-    let r = hopcheck(
-        &["check", "--tracing-table", "main.agents"],
-        Duration::from_secs(10),
-    );
+    let r = hopcheck(&["check", "--tracing-table", "main.agents"], Duration::from_secs(10));
     assert_eq!(r.code, Some(2));
-    assert!(
-        r.stderr.contains("<catalog>.<schema>.<prefix>"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("<catalog>.<schema>.<prefix>"), "{}", r.stderr);
 }
 
 #[test]
 fn proxy_that_exits_early_is_a_setup_error_with_its_last_output() {
-    let r = hopcheck(
-        &[
-            "check",
-            "--proxy-cmd",
-            "echo 'fatal: cannot bind' >&2; exit 3",
-        ],
-        Duration::from_secs(10),
-    );
+    let r = hopcheck(&["check", "--proxy-cmd", "echo 'fatal: cannot bind' >&2; exit 3"], Duration::from_secs(10));
     assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr.contains("exited") && r.stderr.contains("before listening"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("exited") && r.stderr.contains("before listening"), "{}", r.stderr);
     assert!(r.stderr.contains("| fatal: cannot bind"), "{}", r.stderr);
 }
 
 #[test]
 fn proxy_that_never_listens_times_out_quickly() {
     let r = hopcheck(
-        &[
-            "check",
-            "--proxy-start-timeout",
-            "1",
-            "--proxy-cmd",
-            "echo starting; sleep 30",
-        ],
+        &["check", "--proxy-start-timeout", "1", "--proxy-cmd", "echo starting; sleep 30"],
         Duration::from_secs(15),
     );
     assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr.contains("did not listen") && r.stderr.contains("within 1s"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("did not listen") && r.stderr.contains("within 1s"), "{}", r.stderr);
     assert!(r.stderr.contains("| starting"), "{}", r.stderr);
     assert!(r.took < Duration::from_secs(8), "took {:?}", r.took);
 }
@@ -232,27 +130,11 @@ fn proxy_that_answers_garbage_fails_the_probes_in_bounded_time() {
     // Listens on $PORT, answers every connection with bytes that are not HTTP, forever.
     let script = "import os,socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',int(os.environ['PORT'])));s.listen(16)\nwhile True:\n  c,_=s.accept();c.sendall(b'garbage\\x00\\xff not http\\r\\n\\r\\n');c.close()\n";
     let cmd = format!("exec python3 -c \"{}\"", script.replace('"', "\\\""));
-    let r = hopcheck(
-        &["check", "--request-timeout", "5", "--proxy-cmd", &cmd],
-        Duration::from_secs(40),
-    );
+    let r = hopcheck(&["check", "--request-timeout", "5", "--proxy-cmd", &cmd], Duration::from_secs(40));
     assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
-    let p2 = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("appkit_sp_only"))
-        .unwrap();
-    assert!(
-        p2.contains("FAIL") && p2.contains("proxy_unreachable"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout
-            .contains("trace_assessment_api_contract_missing: no_trace_id"),
-        "{}",
-        r.stdout
-    );
+    let p2 = r.stdout.lines().find(|l| l.starts_with("appkit_sp_only")).unwrap();
+    assert!(p2.contains("FAIL") && p2.contains("proxy_unreachable"), "{}", r.stdout);
+    assert!(r.stdout.contains("trace_assessment_api_contract_missing: no_trace_id"), "{}", r.stdout);
 }
 
 #[test]
@@ -262,23 +144,11 @@ fn ctrl_c_stops_hopcheck_and_the_proxy_process_group() {
     let cmd = format!("echo $$ > {}; sleep 300 & wait", pid_file.display());
     let child = spawn(&["check", "--proxy-start-timeout", "120", "--proxy-cmd", &cmd]);
     let started = Instant::now();
-    while !pid_file.exists()
-        || std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .is_empty()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the proxy command never started"
-        );
+    while !pid_file.exists() || std::fs::read_to_string(&pid_file).unwrap().trim().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the proxy command never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let pgid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pgid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     // SAFETY: sending signals to processes this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let r = finish(child, Duration::from_secs(10));
@@ -295,10 +165,7 @@ fn ctrl_c_stops_hopcheck_and_the_proxy_process_group() {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    assert!(
-        !alive,
-        "the proxy's process group {pgid} survived Ctrl-C:\n{ps}"
-    );
+    assert!(!alive, "the proxy's process group {pgid} survived Ctrl-C:\n{ps}");
 }
 
 #[test]
@@ -309,35 +176,18 @@ fn node_appkit_fixture_passes_all_four() {
         "run `npm ci` in {} first (scripts/test.sh does)",
         fixture.display()
     );
-    let r = hopcheck(
-        &[
-            "check",
-            "--proxy-cmd",
-            "node fixtures/proxies/appkit-node/server.mjs",
-        ],
-        Duration::from_secs(60),
-    );
+    let r =
+        hopcheck(&["check", "--proxy-cmd", "node fixtures/proxies/appkit-node/server.mjs"], Duration::from_secs(60));
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("PASS: 4 of 4 probes passed"),
-        "{}",
-        r.stdout
-    );
+    assert!(r.stdout.contains("PASS: 4 of 4 probes passed"), "{}", r.stdout);
 }
 
 fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "hopcheck-test-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
+    let dir = std::env::temp_dir().join(format!("hopcheck-test-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
 }

@@ -8,18 +8,12 @@ use mock_agent::appkit::Defect;
 
 async fn run(defect: Option<Defect>) -> CheckReport {
     let opts = CheckOptions::local(ProxyTarget::Reference(defect));
-    check::run(&opts, &Redactor::new())
-        .await
-        .expect("the check runs")
+    check::run(&opts, &Redactor::new()).await.expect("the check runs")
 }
 
 /// (probe, verdict, reason) for every probe, in order.
 fn verdicts(report: &CheckReport) -> Vec<(ProbeId, Verdict, String)> {
-    report
-        .outcomes
-        .iter()
-        .map(|o| (o.probe, o.verdict, o.reason.clone()))
-        .collect()
+    report.outcomes.iter().map(|o| (o.probe, o.verdict, o.reason.clone())).collect()
 }
 
 fn pass(p: ProbeId) -> (ProbeId, Verdict, String) {
@@ -37,12 +31,7 @@ async fn compliant_reference_proxy_passes_all_four() {
     let report = run(None).await;
     assert_eq!(
         verdicts(&report),
-        vec![
-            pass(AgentDirect),
-            pass(AppkitSpOnly),
-            pass(AppkitWithObo),
-            pass(FeedbackSourceId)
-        ],
+        vec![pass(AgentDirect), pass(AppkitSpOnly), pass(AppkitWithObo), pass(FeedbackSourceId)],
         "{:#?}",
         report.outcomes
     );
@@ -61,12 +50,7 @@ async fn no_user_email_is_attributed_to_the_service_principal() {
         ]
     );
     let p4 = &report.outcomes[3];
-    assert!(
-        p4.detail
-            .contains(mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_ID),
-        "{}",
-        p4.detail
-    );
+    assert!(p4.detail.contains(mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_ID), "{}", p4.detail);
     assert!(p4.detail.contains("service principal"), "{}", p4.detail);
 }
 
@@ -79,10 +63,7 @@ async fn strip_authorization_fails_the_proxy_probes() {
             pass(AgentDirect),
             fail(AppkitSpOnly, "upstream_missing_authorization"),
             fail(AppkitWithObo, "upstream_missing_authorization"),
-            fail(
-                FeedbackSourceId,
-                "trace_assessment_api_contract_missing: no_trace_id"
-            ),
+            fail(FeedbackSourceId, "trace_assessment_api_contract_missing: no_trace_id"),
         ]
     );
 }
@@ -113,13 +94,7 @@ async fn messages_only_drops_input_callers() {
             pass(FeedbackSourceId)
         ]
     );
-    assert!(
-        report.outcomes[1]
-            .detail
-            .contains("dropped {input} callers"),
-        "{}",
-        report.outcomes[1].detail
-    );
+    assert!(report.outcomes[1].detail.contains("dropped {input} callers"), "{}", report.outcomes[1].detail);
 }
 
 #[tokio::test]
@@ -131,19 +106,10 @@ async fn double_invocations_is_named_as_a_near_miss_path() {
             pass(AgentDirect),
             fail(AppkitSpOnly, "upstream_wrong_path"),
             fail(AppkitWithObo, "upstream_wrong_path"),
-            fail(
-                FeedbackSourceId,
-                "trace_assessment_api_contract_missing: no_trace_id"
-            ),
+            fail(FeedbackSourceId, "trace_assessment_api_contract_missing: no_trace_id"),
         ]
     );
-    assert!(
-        report.outcomes[1]
-            .detail
-            .contains("/invocations/invocations"),
-        "{}",
-        report.outcomes[1].detail
-    );
+    assert!(report.outcomes[1].detail.contains("/invocations/invocations"), "{}", report.outcomes[1].detail);
 }
 
 #[tokio::test]
@@ -159,11 +125,7 @@ async fn cached_user_token_leaks_across_users() {
         ]
     );
     let p3 = &report.outcomes[2];
-    assert!(
-        p3.detail.contains("bob@example.com") && p3.detail.contains("alice@example.com"),
-        "{}",
-        p3.detail
-    );
+    assert!(p3.detail.contains("bob@example.com") && p3.detail.contains("alice@example.com"), "{}", p3.detail);
 }
 
 #[tokio::test]
@@ -171,16 +133,8 @@ async fn experiment_trace_ids_are_converted_too() {
     let mut opts = CheckOptions::local(ProxyTarget::Reference(None));
     opts.trace_id_form = mock_agent::TraceIdForm::Experiment;
     let report = check::run(&opts, &Redactor::new()).await.unwrap();
-    assert!(
-        report.outcomes.iter().all(|o| o.verdict == Verdict::Pass),
-        "{:#?}",
-        report.outcomes
-    );
-    assert!(
-        report.outcomes[3].detail.contains("tr-"),
-        "{}",
-        report.outcomes[3].detail
-    );
+    assert!(report.outcomes.iter().all(|o| o.verdict == Verdict::Pass), "{:#?}", report.outcomes);
+    assert!(report.outcomes[3].detail.contains("tr-"), "{}", report.outcomes[3].detail);
 }
 
 #[tokio::test]
@@ -191,12 +145,6 @@ async fn no_secret_reaches_the_report() {
     let text = hopcheck::report::render_table(&report, "hopcheck check", true)
         + &hopcheck::report::render_json(&report, "hopcheck check");
     assert!(!text.contains(mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_SECRET));
-    assert!(
-        !text.contains("hopcheck-obo-user"),
-        "a user token leaked into the report"
-    );
-    assert!(
-        !text.contains("mock-oauth-"),
-        "an issued OAuth token leaked into the report"
-    );
+    assert!(!text.contains("hopcheck-obo-user"), "a user token leaked into the report");
+    assert!(!text.contains("mock-oauth-"), "an issued OAuth token leaked into the report");
 }

@@ -17,12 +17,7 @@ fn filters() -> Vec<(&'static str, &'static str)> {
 }
 
 async fn report(defect: Option<Defect>) -> check::CheckReport {
-    check::run(
-        &CheckOptions::local(ProxyTarget::Reference(defect)),
-        &Redactor::new(),
-    )
-    .await
-    .unwrap()
+    check::run(&CheckOptions::local(ProxyTarget::Reference(defect)), &Redactor::new()).await.unwrap()
 }
 
 #[tokio::test]

@@ -56,10 +56,7 @@ impl AssessmentStore {
     /// Inserts a row and returns its server-assigned id (`a-<32 hex>`).
     pub fn insert(&self, row: &AssessmentRow) -> rusqlite::Result<String> {
         let bytes: [u8; 16] = rand::rng().random();
-        let id = format!(
-            "a-{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let id = format!("a-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
         let sql = format!(
             "INSERT INTO \"{}\" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
             self.table.assessments_table()
@@ -86,9 +83,6 @@ impl AssessmentStore {
 /// RFC 3339 with milliseconds and `Z`, as MLflow writes timestamps.
 pub fn now_rfc3339_millis() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    now.format(&fmt)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    now.format(&fmt).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
 }

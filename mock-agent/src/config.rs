@@ -1,5 +1,6 @@
 //! What the mock workspace and agent are: principals, apps, warehouse, tracing location.
 
+use crate::agent::Scenario;
 use crate::trace_id::{TraceForm, TracingTable};
 
 /// A service principal the workspace emulator can issue OAuth tokens to.
@@ -40,6 +41,8 @@ pub struct MockConfig {
     /// When false the agent accepts requests without a bearer, like the bare MLflow server.
     pub agent_auth: bool,
     pub token_ttl_secs: u64,
+    /// How the agent behaves until `POST /_mock/scenario` changes it.
+    pub scenario: Scenario,
 }
 
 /// Client id of the default AppKit service principal.
@@ -78,6 +81,7 @@ impl Default for MockConfig {
             trace_id_form: TraceIdForm::default(),
             agent_auth: true,
             token_ttl_secs: 3600,
+            scenario: Scenario::default(),
         }
     }
 }

@@ -30,9 +30,7 @@ pub fn is_secret_header(name: &str) -> bool {
 
 /// The value to journal or print for a header: secrets become fingerprints.
 pub fn redact_header(name: &str, value: &str) -> String {
-    if name.eq_ignore_ascii_case("authorization")
-        || name.eq_ignore_ascii_case("proxy-authorization")
-    {
+    if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("proxy-authorization") {
         redact_authorization(value)
     } else if is_secret_header(name) {
         fingerprint(value)
@@ -58,10 +56,7 @@ mod tests {
     fn authorization_keeps_its_scheme() {
         let v = redact_authorization("Bearer secret-token");
         assert_eq!(v, format!("Bearer {}", fingerprint("secret-token")));
-        assert_eq!(
-            redact_header("X-Forwarded-Access-Token", "t"),
-            fingerprint("t")
-        );
+        assert_eq!(redact_header("X-Forwarded-Access-Token", "t"), fingerprint("t"));
         assert_eq!(redact_header("x-forwarded-email", "a@b.c"), "a@b.c");
     }
 }

@@ -32,12 +32,7 @@ pub enum GrantError {
 
 impl Identity {
     pub fn new(principals: Vec<ServicePrincipal>, ttl: Duration) -> Self {
-        Self {
-            principals,
-            tokens: Mutex::new(HashMap::new()),
-            issued_fingerprints: Mutex::new(HashMap::new()),
-            ttl,
-        }
+        Self { principals, tokens: Mutex::new(HashMap::new()), issued_fingerprints: Mutex::new(HashMap::new()), ttl }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -52,10 +47,7 @@ impl Identity {
             .position(|p| p.application_id == client_id && p.client_secret == client_secret)
             .ok_or(GrantError::InvalidClient)?;
         let bytes: [u8; 24] = rand::rng().random();
-        let token = format!(
-            "mock-oauth-{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let token = format!("mock-oauth-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
         let mut tokens = self.tokens.lock().expect("token lock");
         let now = Instant::now();
         if tokens.len() >= MAX_LIVE_TOKENS {
@@ -64,13 +56,7 @@ impl Identity {
                 tokens.clear();
             }
         }
-        tokens.insert(
-            token.clone(),
-            Grant {
-                principal: index,
-                expires: now + self.ttl,
-            },
-        );
+        tokens.insert(token.clone(), Grant { principal: index, expires: now + self.ttl });
         let mut fps = self.issued_fingerprints.lock().expect("fingerprint lock");
         if fps.len() >= MAX_LIVE_TOKENS {
             fps.clear();
@@ -106,20 +92,11 @@ mod tests {
         let a = id.issue(&sp.application_id, &sp.client_secret).unwrap();
         let b = id.issue(&sp.application_id, &sp.client_secret).unwrap();
         assert_ne!(a, b);
-        assert_eq!(
-            id.principal_for_token(&a).unwrap().application_id,
-            sp.application_id
-        );
-        assert_eq!(
-            id.issue(&sp.application_id, "wrong"),
-            Err(GrantError::InvalidClient)
-        );
+        assert_eq!(id.principal_for_token(&a).unwrap().application_id, sp.application_id);
+        assert_eq!(id.issue(&sp.application_id, "wrong"), Err(GrantError::InvalidClient));
         assert!(id.principal_for_token("mock-oauth-forged").is_none());
         let fp = crate::fingerprint::fingerprint(&a);
-        assert_eq!(
-            id.principal_for_fingerprint(&fp).unwrap().application_id,
-            sp.application_id
-        );
+        assert_eq!(id.principal_for_fingerprint(&fp).unwrap().application_id, sp.application_id);
     }
 
     #[test]

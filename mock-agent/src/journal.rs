@@ -37,15 +37,18 @@ pub struct JournalEntry {
     pub received_unix_ms: u128,
     /// The status the mock answered with (filled once the handler returns).
     pub status: Option<u16>,
+    /// The client connection it arrived on (see [`Journal::connections`]).
+    pub connection: Option<u64>,
+    /// When the response body ended: sent in full, or cut short (client gone, reset fault).
+    pub body_ended_unix_ms: Option<u128>,
+    /// Whether the whole response body was handed to the connection.
+    pub body_complete: Option<bool>,
 }
 
 impl JournalEntry {
     /// The first value of a header (names compare case-insensitively), as journaled.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The path without its query string.
@@ -64,14 +67,35 @@ pub struct Journal {
 struct JournalInner {
     next_seq: u64,
     entries: Vec<JournalEntry>,
+    next_connection: u64,
+    connections: Vec<ConnectionRecord>,
 }
+
+/// One client connection to a mock listener.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionRecord {
+    pub id: u64,
+    pub listener: &'static str,
+    pub peer: String,
+    pub opened_unix_ms: u128,
+    /// When the connection closed (either side); None while open.
+    pub closed_unix_ms: Option<u128>,
+}
+
+/// The journal sequence number of the request being handled (a request extension).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestSeq(pub u64);
+
+/// The connection a request arrived on (axum connect info).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionId(pub u64);
 
 impl Journal {
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn push(&self, mut entry: JournalEntry) -> u64 {
+    pub(crate) fn push(&self, mut entry: JournalEntry) -> u64 {
         let mut inner = self.inner.lock().expect("journal lock");
         inner.next_seq += 1;
         entry.seq = inner.next_seq;
@@ -82,11 +106,49 @@ impl Journal {
         inner.next_seq
     }
 
-    fn set_status(&self, seq: u64, status: u16) {
+    fn update(&self, seq: u64, f: impl FnOnce(&mut JournalEntry)) {
         let mut inner = self.inner.lock().expect("journal lock");
         if let Some(e) = inner.entries.iter_mut().rev().find(|e| e.seq == seq) {
-            e.status = Some(status);
+            f(e);
         }
+    }
+
+    /// Records how the response body of request `seq` ended.
+    pub fn body_ended(&self, seq: u64, complete: bool) {
+        self.update(seq, |e| {
+            e.body_ended_unix_ms = Some(now_unix_ms());
+            e.body_complete = Some(complete);
+        });
+    }
+
+    /// Registers a new client connection and returns its id.
+    pub fn connection_opened(&self, listener: &'static str, peer: String) -> u64 {
+        let mut inner = self.inner.lock().expect("journal lock");
+        inner.next_connection += 1;
+        let id = inner.next_connection;
+        if inner.connections.len() >= MAX_ENTRIES {
+            inner.connections.remove(0);
+        }
+        inner.connections.push(ConnectionRecord {
+            id,
+            listener,
+            peer,
+            opened_unix_ms: now_unix_ms(),
+            closed_unix_ms: None,
+        });
+        id
+    }
+
+    pub fn connection_closed(&self, id: u64) {
+        let mut inner = self.inner.lock().expect("journal lock");
+        if let Some(c) = inner.connections.iter_mut().rev().find(|c| c.id == id) {
+            c.closed_unix_ms = Some(now_unix_ms());
+        }
+    }
+
+    /// Every client connection, oldest first.
+    pub fn connections(&self) -> Vec<ConnectionRecord> {
+        self.inner.lock().expect("journal lock").connections.clone()
     }
 
     /// A copy of every entry, oldest first.
@@ -96,14 +158,13 @@ impl Journal {
 
     /// Entries that match a filter.
     pub fn find(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
-        self.entries()
-            .into_iter()
-            .filter(|e| filter.matches(e))
-            .collect()
+        self.entries().into_iter().filter(|e| filter.matches(e)).collect()
     }
 
     pub fn clear(&self) {
-        self.inner.lock().expect("journal lock").entries.clear();
+        let mut inner = self.inner.lock().expect("journal lock");
+        inner.entries.clear();
+        inner.connections.retain(|c| c.closed_unix_ms.is_none());
     }
 }
 
@@ -121,39 +182,25 @@ pub struct JournalFilter {
 impl JournalFilter {
     pub fn matches(&self, e: &JournalEntry) -> bool {
         self.listener.as_deref().is_none_or(|l| l == e.listener)
-            && self
-                .method
-                .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+            && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
             && self.path.as_deref().is_none_or(|p| p == e.path())
-            && self
-                .body_contains
-                .as_deref()
-                .is_none_or(|s| e.body.contains(s))
+            && self.body_contains.as_deref().is_none_or(|s| e.body.contains(s))
     }
 }
 
 fn now_unix_ms() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
 }
 
 /// Middleware that buffers each request body (bounded), journals the request, and records the
 /// status the handler answered with.
-pub async fn record(
-    State((listener, journal)): State<(&'static str, Journal)>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn record(State((listener, journal)): State<(&'static str, Journal)>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            let mut resp = Response::new(Body::from(
-                "{\"detail\":\"request body too large or unreadable (limit 16 MiB)\"}",
-            ));
+            let mut resp =
+                Response::new(Body::from("{\"detail\":\"request body too large or unreadable (limit 16 MiB)\"}"));
             *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
             return resp;
         }
@@ -169,11 +216,7 @@ pub async fn record(
         })
         .collect();
     let kept = &bytes[..bytes.len().min(MAX_JOURNALED_BODY)];
-    let raw_path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
+    let raw_path = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let body = redact_form_secrets(&String::from_utf8_lossy(kept));
     let seq = journal.push(JournalEntry {
         seq: 0,
@@ -186,11 +229,15 @@ pub async fn record(
         body_truncated: bytes.len() > kept.len(),
         received_unix_ms: now_unix_ms(),
         status: None,
+        connection: parts.extensions.get::<axum::extract::ConnectInfo<ConnectionId>>().map(|c| c.0 .0),
+        body_ended_unix_ms: None,
+        body_complete: None,
     });
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    journal.set_status(seq, resp.status().as_u16());
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(RequestSeq(seq));
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    journal.update(seq, |e| e.status = Some(status));
     resp
 }
 
@@ -217,8 +264,7 @@ mod tests {
 
     #[test]
     fn form_secrets_are_fingerprinted() {
-        let b =
-            redact_form_secrets("grant_type=client_credentials&client_id=a&client_secret=s3cr3t");
+        let b = redact_form_secrets("grant_type=client_credentials&client_id=a&client_secret=s3cr3t");
         assert!(!b.contains("s3cr3t"));
         assert!(b.starts_with("grant_type=client_credentials&client_id=a&client_secret=fp:"));
         assert_eq!(redact_form_secrets("{\"input\":[]}"), "{\"input\":[]}");

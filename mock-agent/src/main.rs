@@ -99,15 +99,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         agent_auth: matches!(args.auth, AuthArg::On),
         ..MockConfig::default()
     };
-    let listen = Listen {
-        agent: args.agent_listen,
-        workspace: args.workspace_listen,
-    };
+    let listen = Listen { agent: args.agent_listen, workspace: args.workspace_listen };
     let mocks = MockServers::start(config, listen).await?;
-    println!(
-        "{}",
-        serde_json::json!({"agent": mocks.agent_url(), "workspace": mocks.workspace_url()})
-    );
+    println!("{}", serde_json::json!({"agent": mocks.agent_url(), "workspace": mocks.workspace_url()}));
     shutdown_signal().await;
     mocks.shutdown().await;
     Ok(())
@@ -118,10 +112,7 @@ async fn appkit(args: AppkitArgs) -> anyhow::Result<()> {
     let defect = config.defect;
     let proxy = ReferenceProxy::start(config).await?;
     match defect {
-        Some(d) => println!(
-            "reference AppKit proxy listening on {} (defect: {d})",
-            proxy.url()
-        ),
+        Some(d) => println!("reference AppKit proxy listening on {} (defect: {d})", proxy.url()),
         None => println!("reference AppKit proxy listening on {}", proxy.url()),
     }
     tokio::select! {
@@ -135,8 +126,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

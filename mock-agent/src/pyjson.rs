@@ -29,11 +29,7 @@ impl Formatter for PythonFormatter {
         w.write_all(b": ")
     }
 
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
         for ch in fragment.chars() {
             if ch.is_ascii() {
                 w.write_all(&[ch as u8])?;
@@ -47,11 +43,7 @@ impl Formatter for PythonFormatter {
         Ok(())
     }
 
-    fn write_char_escape<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        escape: CharEscape,
-    ) -> io::Result<()> {
+    fn write_char_escape<W: ?Sized + Write>(&mut self, w: &mut W, escape: CharEscape) -> io::Result<()> {
         // Python escapes control characters as \u00XX, except the five short forms.
         let s: String = match escape {
             CharEscape::Quote => "\\\"".into(),
@@ -72,9 +64,7 @@ impl Formatter for PythonFormatter {
 pub fn dumps<T: Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::with_capacity(128);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
-    value
-        .serialize(&mut ser)
-        .expect("serialising a JSON value cannot fail");
+    value.serialize(&mut ser).expect("serialising a JSON value cannot fail");
     String::from_utf8(out).expect("ensure_ascii output is ASCII")
 }
 
@@ -91,19 +81,13 @@ mod tests {
     #[test]
     fn matches_python_spacing_and_ascii_escapes() {
         let v = json!({"type": "response.output_text.delta", "delta": "h\u{e9}llo \u{2713} \"q\" </x>"});
-        assert_eq!(
-            dumps(&v),
-            r#"{"type": "response.output_text.delta", "delta": "h\u00e9llo \u2713 \"q\" </x>"}"#
-        );
+        assert_eq!(dumps(&v), r#"{"type": "response.output_text.delta", "delta": "h\u00e9llo \u2713 \"q\" </x>"}"#);
     }
 
     #[test]
     fn astral_characters_become_surrogate_pairs_and_controls_are_escaped() {
         assert_eq!(dumps(&json!("\u{1F600}")), r#""\ud83d\ude00""#);
         assert_eq!(dumps(&json!("a\u{1}b\n")), r#""a\u0001b\n""#);
-        assert_eq!(
-            dumps(&json!([1, [], {}, null, true])),
-            "[1, [], {}, null, true]"
-        );
+        assert_eq!(dumps(&json!([1, [], {}, null, true])), "[1, [], {}, null, true]");
     }
 }

@@ -1,13 +1,17 @@
 //! Starting the two mock listeners (agent, workspace) on loopback and stopping them.
 
 use crate::config::MockConfig;
-use crate::journal::{self, Journal};
+use crate::journal::{self, ConnectionId, Journal};
 use crate::state::{MockState, SharedState};
 use crate::{agent, workspace};
+use axum::extract::connect_info::Connected;
 use axum::middleware;
-use axum::serve::ListenerExt;
+use axum::serve::IncomingStream;
 use axum::Router;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -22,10 +26,7 @@ pub struct Listen {
 impl Default for Listen {
     fn default() -> Self {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self {
-            agent: any,
-            workspace: any,
-        }
+        Self { agent: any, workspace: any }
     }
 }
 
@@ -53,17 +54,12 @@ impl MockServers {
         let journal = state.journal.clone();
         let agent_app = recorder("agent", journal.clone())(agent::router(state.clone()));
         let workspace_app = recorder("workspace", journal)(workspace::router(state.clone()));
+        let tracked = |inner, name| TrackedListener { inner, journal: state.journal.clone(), name };
         let tasks = vec![
-            tokio::spawn(serve(agent_listener, agent_app, stopped.clone())),
-            tokio::spawn(serve(workspace_listener, workspace_app, stopped)),
+            tokio::spawn(serve(tracked(agent_listener, "agent"), agent_app, stopped.clone())),
+            tokio::spawn(serve(tracked(workspace_listener, "workspace"), workspace_app, stopped)),
         ];
-        Ok(Self {
-            state,
-            agent_addr,
-            workspace_addr,
-            stop,
-            tasks,
-        })
+        Ok(Self { state, agent_addr, workspace_addr, stop, tasks })
     }
 
     pub fn agent_url(&self) -> String {
@@ -102,32 +98,88 @@ impl Drop for MockServers {
 }
 
 fn recorder(listener: &'static str, journal: Journal) -> impl Fn(Router) -> Router {
-    move |router: Router| {
-        router.layer(middleware::from_fn_with_state(
-            (listener, journal.clone()),
-            journal::record,
-        ))
-    }
+    move |router: Router| router.layer(middleware::from_fn_with_state((listener, journal.clone()), journal::record))
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for the mock {what} on {addr}: {e}"))
+    TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen for the mock {what} on {addr}: {e}"))
 }
 
-async fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Receiver<bool>) {
-    // TCP_NODELAY so each planned SSE write leaves as its own segment.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
+async fn serve(listener: TrackedListener, app: axum::Router, mut stopped: watch::Receiver<bool>) {
     let shutdown = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    let service = app.into_make_service_with_connect_info::<ConnectionId>();
+    if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(shutdown).await {
         tracing::error!("mock listener stopped: {e}");
+    }
+}
+
+/// Accepts connections, sets TCP_NODELAY (each planned SSE write leaves as its own segment)
+/// and journals when each connection opens and closes.
+struct TrackedListener {
+    inner: TcpListener,
+    journal: Journal,
+    name: &'static str,
+}
+
+impl axum::serve::Listener for TrackedListener {
+    type Io = TrackedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let id = self.journal.connection_opened(self.name, peer.to_string());
+                    return (TrackedStream { inner: stream, id, journal: self.journal.clone() }, peer);
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+struct TrackedStream {
+    inner: tokio::net::TcpStream,
+    id: u64,
+    journal: Journal,
+}
+
+impl Drop for TrackedStream {
+    fn drop(&mut self) {
+        self.journal.connection_closed(self.id);
+    }
+}
+
+impl AsyncRead for TrackedStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TrackedStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl Connected<IncomingStream<'_, TrackedListener>> for ConnectionId {
+    fn connect_info(stream: IncomingStream<'_, TrackedListener>) -> Self {
+        ConnectionId(stream.io().id)
     }
 }

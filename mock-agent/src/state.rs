@@ -1,5 +1,6 @@
 //! The state both mock listeners share: one workspace, one agent, one journal.
 
+use crate::agent::scenario::ScenarioStore;
 use crate::assessments::AssessmentStore;
 use crate::config::MockConfig;
 use crate::identity::Identity;
@@ -16,6 +17,7 @@ pub struct MockState {
     pub assessments: AssessmentStore,
     pub statements: StatementStore,
     pub journal: Journal,
+    pub scenarios: ScenarioStore,
     pub agent_url: OnceLock<String>,
     pub workspace_url: OnceLock<String>,
     /// The AppKit app's URL, once a proxy under test is known (reported by the Apps API).
@@ -29,14 +31,12 @@ impl MockState {
         let warehouse = Warehouse::new();
         let assessments = AssessmentStore::new(warehouse.clone(), config.tracing_table.clone())?;
         Ok(Arc::new(Self {
-            identity: Identity::new(
-                config.principals.clone(),
-                Duration::from_secs(config.token_ttl_secs),
-            ),
+            identity: Identity::new(config.principals.clone(), Duration::from_secs(config.token_ttl_secs)),
             warehouse,
             assessments,
             statements: StatementStore::default(),
             journal: Journal::new(),
+            scenarios: ScenarioStore::new(config.scenario.clone()),
             agent_url: OnceLock::new(),
             workspace_url: OnceLock::new(),
             appkit_url: Mutex::new(None),

@@ -24,14 +24,11 @@ pub struct TracingTable {
 impl TracingTable {
     pub fn parse(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split('.').collect();
-        let valid =
-            |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         match parts.as_slice() {
-            [c, s, p] if valid(c) && valid(s) && valid(p) => Ok(Self {
-                catalog: c.to_string(),
-                schema: s.to_string(),
-                prefix: p.to_string(),
-            }),
+            [c, s, p] if valid(c) && valid(s) && valid(p) => {
+                Ok(Self { catalog: c.to_string(), schema: s.to_string(), prefix: p.to_string() })
+            }
             _ => Err(format!(
                 "tracing table {s:?} is not <catalog>.<schema>.<prefix> (three parts of letters, digits and _)"
             )),
@@ -40,10 +37,7 @@ impl TracingTable {
 
     /// The emulated assessments table, `<catalog>.<schema>.<prefix>_assessments`.
     pub fn assessments_table(&self) -> String {
-        format!(
-            "{}.{}.{}_assessments",
-            self.catalog, self.schema, self.prefix
-        )
+        format!("{}.{}.{}_assessments", self.catalog, self.schema, self.prefix)
     }
 }
 
@@ -95,17 +89,11 @@ pub fn parse(trace_id: &str) -> Result<ParsedTraceId, TraceIdError> {
         None => (None, trace_id),
     };
     let bare = id.strip_prefix("tr-").unwrap_or(id);
-    let is_hex = bare.len() == 32
-        && bare
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let is_hex = bare.len() == 32 && bare.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !is_hex {
         return Err(TraceIdError::NotHex(trace_id.to_string()));
     }
-    Ok(ParsedTraceId {
-        location,
-        bare: bare.to_string(),
-    })
+    Ok(ParsedTraceId { location, bare: bare.to_string() })
 }
 
 #[cfg(test)]
@@ -116,13 +104,7 @@ mod tests {
 
     #[test]
     fn converts_both_client_forms_to_the_bare_id() {
-        assert_eq!(
-            parse(&format!("tr-{HEX}")).unwrap(),
-            ParsedTraceId {
-                location: None,
-                bare: HEX.into()
-            }
-        );
+        assert_eq!(parse(&format!("tr-{HEX}")).unwrap(), ParsedTraceId { location: None, bare: HEX.into() });
         let v4 = parse(&format!("trace:/main.agents.my_app/{HEX}")).unwrap();
         assert_eq!(v4.location.as_deref(), Some("main.agents.my_app"));
         assert_eq!(v4.bare, HEX);
@@ -130,18 +112,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        assert!(matches!(
-            parse("trace:/main.agents"),
-            Err(TraceIdError::MalformedV4(_))
-        ));
-        assert!(matches!(
-            parse(&format!("trace://{HEX}")),
-            Err(TraceIdError::MalformedV4(_))
-        ));
-        assert!(matches!(
-            parse("MLFLOW_NO_OP_SPAN_TRACE_ID"),
-            Err(TraceIdError::NotHex(_))
-        ));
+        assert!(matches!(parse("trace:/main.agents"), Err(TraceIdError::MalformedV4(_))));
+        assert!(matches!(parse(&format!("trace://{HEX}")), Err(TraceIdError::MalformedV4(_))));
+        assert!(matches!(parse("MLFLOW_NO_OP_SPAN_TRACE_ID"), Err(TraceIdError::NotHex(_))));
         assert!(matches!(parse("tr-ABC"), Err(TraceIdError::NotHex(_))));
     }
 

@@ -1,17 +1,13 @@
 //! The mock agent and workspace over real HTTP on 127.0.0.1:0.
 
-use mock_agent::config::{
-    DEFAULT_APPKIT_SP_CLIENT_ID as SP_ID, DEFAULT_APPKIT_SP_CLIENT_SECRET as SP_SECRET,
-};
+use mock_agent::config::{DEFAULT_APPKIT_SP_CLIENT_ID as SP_ID, DEFAULT_APPKIT_SP_CLIENT_SECRET as SP_SECRET};
 use mock_agent::config::{OUTSIDER_SP_CLIENT_ID, OUTSIDER_SP_CLIENT_SECRET};
 use mock_agent::{Listen, MockConfig, MockServers};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn start() -> MockServers {
-    MockServers::start(MockConfig::default(), Listen::default())
-        .await
-        .unwrap()
+    MockServers::start(MockConfig::default(), Listen::default()).await.unwrap()
 }
 
 fn client() -> reqwest::Client {
@@ -41,31 +37,13 @@ async fn agent_requires_a_bearer_with_can_use() {
     let r = client().post(&url).body(body).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let outsider = token(&m, OUTSIDER_SP_CLIENT_ID, OUTSIDER_SP_CLIENT_SECRET).await;
-    let r = client()
-        .post(&url)
-        .bearer_auth(&outsider)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(&url).bearer_auth(&outsider).body(body).send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("lacks CAN_USE"));
-    let r = client()
-        .post(&url)
-        .bearer_auth("forged")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(&url).bearer_auth("forged").body(body).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let sp = token(&m, SP_ID, SP_SECRET).await;
-    let r = client()
-        .post(&url)
-        .bearer_auth(&sp)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(&url).bearer_auth(&sp).body(body).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.text().await.unwrap(),
@@ -92,15 +70,8 @@ async fn raw_exchange(addr: &str, request: String) -> String {
 
 #[tokio::test]
 async fn every_sse_frame_is_its_own_http_chunk_and_the_trace_frame_precedes_done() {
-    let m = MockServers::start(
-        MockConfig {
-            agent_auth: false,
-            ..MockConfig::default()
-        },
-        Listen::default(),
-    )
-    .await
-    .unwrap();
+    let m =
+        MockServers::start(MockConfig { agent_auth: false, ..MockConfig::default() }, Listen::default()).await.unwrap();
     let addr = m.agent_url().trim_start_matches("http://").to_string();
     let body = r#"{"input":[{"role":"user","content":"hello"}],"stream":true}"#;
     let req = format!(
@@ -109,15 +80,8 @@ async fn every_sse_frame_is_its_own_http_chunk_and_the_trace_frame_precedes_done
     );
     let raw = raw_exchange(&addr, req).await;
     let (head, chunked) = raw.split_once("\r\n\r\n").unwrap();
-    assert!(
-        head.contains("content-type: text/event-stream; charset=utf-8"),
-        "{head}"
-    );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "{head}"
-    );
+    assert!(head.contains("content-type: text/event-stream; charset=utf-8"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
     // Decode the chunk framing: every chunk must be exactly one `data: …\n\n` frame.
     let mut rest = chunked;
     let mut chunks = Vec::new();
@@ -132,38 +96,23 @@ async fn every_sse_frame_is_its_own_http_chunk_and_the_trace_frame_precedes_done
     }
     assert_eq!(chunks.len(), 6, "{chunks:#?}");
     for c in &chunks {
-        assert!(
-            c.starts_with("data: ") && c.ends_with("\n\n") && c.matches("data: ").count() == 1,
-            "{c:?}"
-        );
+        assert!(c.starts_with("data: ") && c.ends_with("\n\n") && c.matches("data: ").count() == 1, "{c:?}");
     }
-    assert_eq!(chunks[0], "data: {\"type\": \"response.output_text.delta\", \"item_id\": \"msg_echo_1\", \"delta\": \"You \"}\n\n");
-    assert!(
-        chunks[4].starts_with("data: {\"trace_id\": \"trace:/main.agents.hopcheck/"),
-        "{}",
-        chunks[4]
+    assert_eq!(
+        chunks[0],
+        "data: {\"type\": \"response.output_text.delta\", \"item_id\": \"msg_echo_1\", \"delta\": \"You \"}\n\n"
     );
+    assert!(chunks[4].starts_with("data: {\"trace_id\": \"trace:/main.agents.hopcheck/"), "{}", chunks[4]);
     assert_eq!(chunks[5], "data: [DONE]\n\n");
 }
 
 #[tokio::test]
 async fn bad_bodies_get_the_recorded_answers() {
-    let m = MockServers::start(
-        MockConfig {
-            agent_auth: false,
-            ..MockConfig::default()
-        },
-        Listen::default(),
-    )
-    .await
-    .unwrap();
+    let m =
+        MockServers::start(MockConfig { agent_auth: false, ..MockConfig::default() }, Listen::default()).await.unwrap();
     let url = format!("{}/invocations", m.agent_url());
     for (body, status, expected) in [
-        (
-            "",
-            400,
-            r#"{"detail":"Invalid JSON in request body: Expecting value: line 1 column 1 (char 0)"}"#,
-        ),
+        ("", 400, r#"{"detail":"Invalid JSON in request body: Expecting value: line 1 column 1 (char 0)"}"#),
         (
             "this is not json",
             400,
@@ -184,11 +133,7 @@ async fn bad_bodies_get_the_recorded_answers() {
     let r = client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "POST");
-    let r = client()
-        .get(format!("{}/nope", m.agent_url()))
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(format!("{}/nope", m.agent_url())).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.text().await.unwrap(), r#"{"detail":"Not Found"}"#);
 }
@@ -214,18 +159,12 @@ async fn journal_records_raw_paths_with_tokens_fingerprinted() {
         .await
         .unwrap();
     let text = v.to_string();
-    assert!(
-        !text.contains(&sp) && !text.contains("user-token-abcdef") && !text.contains(SP_SECRET),
-        "{text}"
-    );
+    assert!(!text.contains(&sp) && !text.contains("user-token-abcdef") && !text.contains(SP_SECRET), "{text}");
     let e = &v["entries"][0];
     assert_eq!(e["raw_path"], "//invocations");
     assert_eq!(e["status"], 404);
     let all: Value = client()
-        .get(format!(
-            "{}/_mock/journal?path=/oidc/v1/token",
-            m.agent_url()
-        ))
+        .get(format!("{}/_mock/journal?path=/oidc/v1/token", m.agent_url()))
         .send()
         .await
         .unwrap()
@@ -256,23 +195,10 @@ async fn statement_api_runs_on_the_real_engine_and_fails_with_http_200() {
     let ok = sql(&m, &t, json!({"warehouse_id": wh, "statement": "SELECT :n + 1 AS x, :s AS s", "parameters": [{"name": "n", "value": "41", "type": "INT"}, {"name": "s", "value": "v"}]})).await;
     assert_eq!(ok["status"]["state"], "SUCCEEDED");
     assert_eq!(ok["result"]["data_array"], json!([["42", "v"]]));
-    let failed = sql(
-        &m,
-        &t,
-        json!({"warehouse_id": wh, "statement": "SELECT * FROM main.agents.nope"}),
-    )
-    .await;
+    let failed = sql(&m, &t, json!({"warehouse_id": wh, "statement": "SELECT * FROM main.agents.nope"})).await;
     assert_eq!(failed["status"]["state"], "FAILED");
-    assert!(failed["status"]["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("nope"));
-    let pending = sql(
-        &m,
-        &t,
-        json!({"warehouse_id": wh, "statement": "SELECT 1", "wait_timeout": "0s"}),
-    )
-    .await;
+    assert!(failed["status"]["error"]["message"].as_str().unwrap().contains("nope"));
+    let pending = sql(&m, &t, json!({"warehouse_id": wh, "statement": "SELECT 1", "wait_timeout": "0s"})).await;
     assert_eq!(pending["status"]["state"], "PENDING");
     let id = pending["statement_id"].as_str().unwrap();
     let mut state = String::new();
@@ -293,12 +219,8 @@ async fn statement_api_runs_on_the_real_engine_and_fails_with_http_200() {
         }
     }
     assert_eq!(state, "SUCCEEDED");
-    let r = client()
-        .post(format!("{}/api/2.0/sql/statements", m.workspace_url()))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let r =
+        client().post(format!("{}/api/2.0/sql/statements", m.workspace_url())).json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -323,10 +245,7 @@ async fn mlflow_feedback_calls_land_in_the_assessments_table() {
     assert!(saved["assessment_id"].as_str().unwrap().starts_with("a-"));
     let v3 = json!({"assessment": {"assessment_name": "user_feedback", "trace_id": format!("tr-{hex}"), "source": {"source_type": "HUMAN", "source_id": "bob@example.com"}, "feedback": {"value": false}}});
     let r = client()
-        .post(format!(
-            "{}/api/3.0/mlflow/traces/tr-{hex}/assessments",
-            m.workspace_url()
-        ))
+        .post(format!("{}/api/3.0/mlflow/traces/tr-{hex}/assessments", m.workspace_url()))
         .bearer_auth(&t)
         .json(&v3)
         .send()
@@ -335,10 +254,7 @@ async fn mlflow_feedback_calls_land_in_the_assessments_table() {
     assert_eq!(r.status(), 200);
     assert!(r.json::<Value>().await.unwrap()["assessment"]["assessment_id"].is_string());
     let wrong = client()
-        .post(format!(
-            "{}/api/4.0/mlflow/traces/main.other.x/{hex}/assessments",
-            m.workspace_url()
-        ))
+        .post(format!("{}/api/4.0/mlflow/traces/main.other.x/{hex}/assessments", m.workspace_url()))
         .bearer_auth(&t)
         .json(&v4)
         .send()
@@ -346,10 +262,7 @@ async fn mlflow_feedback_calls_land_in_the_assessments_table() {
         .unwrap();
     assert_eq!(wrong.status(), 404);
     let rows = sql(&m, &t, json!({"warehouse_id": MockConfig::default().warehouse_id, "statement": "SELECT source_id, value FROM main.agents.hopcheck_assessments WHERE trace_id = :t ORDER BY source_id", "parameters": [{"name": "t", "value": hex}]})).await;
-    assert_eq!(
-        rows["result"]["data_array"],
-        json!([["alice@example.com", "true"], ["bob@example.com", "false"]])
-    );
+    assert_eq!(rows["result"]["data_array"], json!([["alice@example.com", "true"], ["bob@example.com", "false"]]));
 }
 
 #[tokio::test]
@@ -358,10 +271,7 @@ async fn apps_api_reports_the_real_field_names() {
     m.set_appkit_url("http://127.0.0.1:9");
     let t = token(&m, SP_ID, SP_SECRET).await;
     let app: Value = client()
-        .get(format!(
-            "{}/api/2.0/apps/hopcheck-appkit",
-            m.workspace_url()
-        ))
+        .get(format!("{}/api/2.0/apps/hopcheck-appkit", m.workspace_url()))
         .bearer_auth(&t)
         .send()
         .await
@@ -373,10 +283,7 @@ async fn apps_api_reports_the_real_field_names() {
     assert_eq!(app["app_status"]["state"], "RUNNING");
     assert_eq!(app["compute_status"]["state"], "ACTIVE");
     assert_eq!(app["service_principal_client_id"], SP_ID);
-    assert!(
-        app.get("status").is_none(),
-        "an App has no top-level status (the seed's .status.state is null)"
-    );
+    assert!(app.get("status").is_none(), "an App has no top-level status (the seed's .status.state is null)");
     let agent: Value = client()
         .get(format!("{}/api/2.0/apps/hopcheck-agent", m.workspace_url()))
         .bearer_auth(&t)
@@ -387,15 +294,8 @@ async fn apps_api_reports_the_real_field_names() {
         .await
         .unwrap();
     assert_eq!(agent["url"], m.agent_url());
-    let me = client()
-        .get(format!("{}/api/2.0/preview/scim/v2/Me", m.workspace_url()))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        me.headers()["x-databricks-org-id"],
-        MockConfig::default().workspace_id.as_str()
-    );
+    let me =
+        client().get(format!("{}/api/2.0/preview/scim/v2/Me", m.workspace_url())).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(me.headers()["x-databricks-org-id"], MockConfig::default().workspace_id.as_str());
     assert_eq!(me.json::<Value>().await.unwrap()["userName"], SP_ID);
 }

@@ -23,31 +23,42 @@ pub async fn run(ctx: &ProbeContext, evidence: &mut Vec<String>) -> ProbeResult 
     )
     .await
     .map_err(|e| Finding::new("agent_unreachable", e))?;
-    evidence.push(format!(
-        "POST {url} with the SP bearer -> HTTP {} ({} ms)",
-        ex.status,
-        ex.elapsed.as_millis()
-    ));
+    evidence.push(format!("POST {url} with the SP bearer -> HTTP {} ({} ms)", ex.status, ex.elapsed.as_millis()));
     match ex.status {
         200 => {}
-        401 => return Err(Finding::new("agent_http_401", format!("the agent app rejected the SP bearer: the SP lacks CAN_USE or the token is invalid ({})", ex.body_excerpt(200)))),
-        403 => return Err(Finding::new("agent_http_403", format!("the agent app refused the SP: CAN_USE missing or approval pending ({})", ex.body_excerpt(200)))),
-        404 => return Err(Finding::new("agent_http_404", "the agent app has no POST /invocations: it was not authored with mlflow.genai.agent_server / AgentServer")),
-        s => return Err(Finding::new(format!("agent_http_{s}"), format!("the agent answered HTTP {s}: {}", ex.body_excerpt(200)))),
+        401 => {
+            return Err(Finding::new(
+                "agent_http_401",
+                format!(
+                    "the agent app rejected the SP bearer: the SP lacks CAN_USE or the token is invalid ({})",
+                    ex.body_excerpt(200)
+                ),
+            ))
+        }
+        403 => {
+            return Err(Finding::new(
+                "agent_http_403",
+                format!("the agent app refused the SP: CAN_USE missing or approval pending ({})", ex.body_excerpt(200)),
+            ))
+        }
+        404 => return Err(Finding::new(
+            "agent_http_404",
+            "the agent app has no POST /invocations: it was not authored with mlflow.genai.agent_server / AgentServer",
+        )),
+        s => {
+            return Err(Finding::new(
+                format!("agent_http_{s}"),
+                format!("the agent answered HTTP {s}: {}", ex.body_excerpt(200)),
+            ))
+        }
     }
     let t = sse::read_sse(&ex.body);
     let expected = format!("You said: {message}");
     if t.text != expected {
         return Err(Finding::new(
             "agent_wrong_text",
-            format!(
-                "the agent's stream read {:?}, expected {expected:?}",
-                t.text
-            ),
+            format!("the agent's stream read {:?}, expected {expected:?}", t.text),
         ));
     }
-    Ok(format!(
-        "the agent streamed the answer to the SP bearer (HTTP 200, {} frames)",
-        t.frames
-    ))
+    Ok(format!("the agent streamed the answer to the SP bearer (HTTP 200, {} frames)", t.frames))
 }

@@ -19,11 +19,7 @@ pub async fn run(ctx: &ProbeContext, evidence: &mut Vec<String>) -> (ProbeResult
         if std::ptr::eq(user, first) {
             trace_id = rt.trace_id.clone();
         }
-        evidence.push(format!(
-            "{}: trace id {}",
-            user.email,
-            rt.trace_id.as_deref().unwrap_or("(none returned)")
-        ));
+        evidence.push(format!("{}: trace id {}", user.email, rt.trace_id.as_deref().unwrap_or("(none returned)")));
         if let Err(f) = rt.result {
             return (Err(f), trace_id);
         }

@@ -24,11 +24,7 @@ pub struct RoundTrip {
 
 /// Sends the request, then checks the upstream evidence first (it names the root cause) and
 /// the browser-visible response second.
-pub async fn round_trip(
-    ctx: &ProbeContext,
-    call: &ChatCall<'_>,
-    evidence_out: &mut Vec<String>,
-) -> RoundTrip {
+pub async fn round_trip(ctx: &ProbeContext, call: &ChatCall<'_>, evidence_out: &mut Vec<String>) -> RoundTrip {
     let mut trace_id = None;
     let result = exchange_and_check(ctx, call, evidence_out, &mut trace_id).await;
     RoundTrip { result, trace_id }
@@ -44,10 +40,8 @@ async fn exchange_and_check(
         "input" => json!({"input": [{"role": "user", "content": call.message}]}),
         _ => json!({"messages": [{"role": "user", "content": call.message}]}),
     };
-    let mut headers = vec![
-        ("x-mlflow-return-trace-id", "true".to_string()),
-        ("accept", "text/event-stream".to_string()),
-    ];
+    let mut headers =
+        vec![("x-mlflow-return-trace-id", "true".to_string()), ("accept", "text/event-stream".to_string())];
     if let Some(u) = call.user {
         headers.push(("x-forwarded-access-token", u.token.clone()));
         headers.push(("x-forwarded-email", u.email.clone()));
@@ -57,18 +51,9 @@ async fn exchange_and_check(
     let url = format!("{}/api/chat", ctx.proxy_url.trim_end_matches('/'));
     let mark = evidence::mark(ctx);
     let who = call.user.map_or("no user".to_string(), |u| u.email.clone());
-    let result = http::post(
-        &ctx.http,
-        &url,
-        &headers,
-        body.to_string(),
-        ctx.request_timeout,
-    )
-    .await;
+    let result = http::post(&ctx.http, &url, &headers, body.to_string(), ctx.request_timeout).await;
     let received = evidence::agent_requests_since(ctx, mark);
-    received
-        .iter()
-        .for_each(|e| evidence_out.push(evidence::describe(e)));
+    received.iter().for_each(|e| evidence_out.push(evidence::describe(e)));
     let exchange = match result {
         Ok(ex) => {
             evidence_out.push(format!(
@@ -78,19 +63,14 @@ async fn exchange_and_check(
                 ex.content_type.as_deref().unwrap_or("(no content-type)"),
                 ex.elapsed.as_millis()
             ));
-            *trace_id = sse::read_sse(&ex.body).trace_id.or_else(|| {
-                serde_json::from_str::<Value>(&ex.body)
-                    .ok()
-                    .and_then(|v| sse::read_unary(&v).trace_id)
-            });
+            *trace_id = sse::read_sse(&ex.body)
+                .trace_id
+                .or_else(|| serde_json::from_str::<Value>(&ex.body).ok().and_then(|v| sse::read_unary(&v).trace_id));
             ex
         }
         Err(e) => {
             evidence_out.push(format!("POST /api/chat as {who} -> {e}"));
-            return Err(Finding::new(
-                "proxy_unreachable",
-                format!("POST {url} failed: {e}"),
-            ));
+            return Err(Finding::new("proxy_unreachable", format!("POST {url} failed: {e}")));
         }
     };
     if exchange.status == 400 && exchange.body.contains("invalid_body_shape") {
@@ -99,12 +79,8 @@ async fn exchange_and_check(
             format!("the proxy rejected a valid {{\"{}\": [...]}} body with 400 invalid_body_shape: both {{input}} and {{messages}} must be accepted", call.body_key),
         ));
     }
-    let expected = Expected {
-        body_key: call.body_key,
-        message: &call.message,
-        user: call.user,
-        other_user: call.other_user,
-    };
+    let expected =
+        Expected { body_key: call.body_key, message: &call.message, user: call.user, other_user: call.other_user };
     let upstream = evidence::check_upstream(ctx, &received, &expected)?;
     let stream_requested = serde_json::from_str::<Value>(&upstream.body)
         .ok()
@@ -114,11 +90,7 @@ async fn exchange_and_check(
 }
 
 /// What the browser's dual extractor shows for this response, or why it shows nothing.
-fn read_browser_view(
-    ex: &Exchange,
-    message: &str,
-    stream_requested: bool,
-) -> Result<ChatTranscript, Finding> {
+fn read_browser_view(ex: &Exchange, message: &str, stream_requested: bool) -> Result<ChatTranscript, Finding> {
     if ex.status != 200 {
         let reason = format!("proxy_http_{}", ex.status);
         let hint = match ex.status {
@@ -130,17 +102,11 @@ fn read_browser_view(
         };
         return Err(Finding::new(
             reason,
-            format!(
-                "POST /api/chat answered HTTP {}: {hint}; body: {}",
-                ex.status,
-                ex.body_excerpt(240)
-            ),
+            format!("POST /api/chat answered HTTP {}: {hint}; body: {}", ex.status, ex.body_excerpt(240)),
         ));
     }
     if !ex.is_sse() {
-        let unary = serde_json::from_str::<Value>(&ex.body)
-            .ok()
-            .map(|v| sse::read_unary(&v));
+        let unary = serde_json::from_str::<Value>(&ex.body).ok().map(|v| sse::read_unary(&v));
         let detail = match (stream_requested, unary) {
             (false, Some(u)) if !u.text.is_empty() => format!(
                 "the proxy did not ask the agent to stream (no truthy \"stream\" in the upstream body), so the agent answered unary JSON and /api/chat returned it as {}: an SSE reader finds no data: frames and shows a blank chat (the text was {:?})",
@@ -157,10 +123,7 @@ fn read_browser_view(
     }
     let t = sse::read_sse(&ex.body);
     if let Some(err) = t.errors.first() {
-        return Err(Finding::new(
-            "agent_error_frame",
-            format!("the stream carried an error frame: {err}"),
-        ));
+        return Err(Finding::new("agent_error_frame", format!("the stream carried an error frame: {err}")));
     }
     if t.frames == 0 {
         let hint = if stream_requested {
@@ -170,23 +133,14 @@ fn read_browser_view(
         };
         return Err(Finding::new(
             "blank_chat",
-            format!(
-                "the SSE response has no data: frames{hint}; body: {}",
-                ex.body_excerpt(200)
-            ),
+            format!("the SSE response has no data: frames{hint}; body: {}", ex.body_excerpt(200)),
         ));
     }
     let expected = format!("You said: {message}");
     if t.text != expected {
-        let what = if t.text.is_empty() {
-            "no text at all (a blank chat)".to_string()
-        } else {
-            format!("{:?}", t.text)
-        };
-        return Err(Finding::new(
-            "wrong_text",
-            format!("the dual extractor read {what}; the agent sent {expected:?}"),
-        ));
+        let what =
+            if t.text.is_empty() { "no text at all (a blank chat)".to_string() } else { format!("{:?}", t.text) };
+        return Err(Finding::new("wrong_text", format!("the dual extractor read {what}; the agent sent {expected:?}")));
     }
     if !t.saw_done {
         return Err(Finding::new(

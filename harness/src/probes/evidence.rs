@@ -14,26 +14,14 @@ pub fn mark(ctx: &ProbeContext) -> u64 {
 
 /// Agent requests that arrived after `mark`.
 pub fn agent_requests_since(ctx: &ProbeContext, mark: u64) -> Vec<JournalEntry> {
-    ctx.mock
-        .journal
-        .entries()
-        .into_iter()
-        .filter(|e| e.seq > mark && e.listener == "agent")
-        .collect()
+    ctx.mock.journal.entries().into_iter().filter(|e| e.seq > mark && e.listener == "agent").collect()
 }
 
 /// One line describing a received request, for the evidence list.
 pub fn describe(e: &JournalEntry) -> String {
-    let interesting = [
-        "authorization",
-        "x-forwarded-access-token",
-        "x-app-user-email",
-        "x-mlflow-return-trace-id",
-    ];
-    let headers: Vec<String> = interesting
-        .iter()
-        .map(|h| format!("{h}={}", e.header(h).unwrap_or("(absent)")))
-        .collect();
+    let interesting = ["authorization", "x-forwarded-access-token", "x-app-user-email", "x-mlflow-return-trace-id"];
+    let headers: Vec<String> =
+        interesting.iter().map(|h| format!("{h}={}", e.header(h).unwrap_or("(absent)"))).collect();
     let body: String = e.body.chars().take(160).collect();
     format!(
         "agent received {} {} -> {} [{}] body={}",
@@ -64,11 +52,7 @@ pub fn check_upstream<'e>(
     received: &'e [JournalEntry],
     exp: &Expected<'_>,
 ) -> Result<&'e JournalEntry, Finding> {
-    let Some(entry) = received
-        .iter()
-        .find(|e| e.body.contains(exp.message))
-        .or_else(|| received.first())
-    else {
+    let Some(entry) = received.iter().find(|e| e.body.contains(exp.message)).or_else(|| received.first()) else {
         return Err(Finding::new(
             "no_upstream_call",
             "the agent received no request at all for this /api/chat call: the proxy answered without calling POST /invocations",
@@ -85,10 +69,7 @@ fn check_path(e: &JournalEntry) -> Result<(), Finding> {
     if e.method != "POST" {
         return Err(Finding::new(
             "upstream_wrong_method",
-            format!(
-                "the proxy called {} {} on the agent; the contract is POST /invocations",
-                e.method, e.raw_path
-            ),
+            format!("the proxy called {} {} on the agent; the contract is POST /invocations", e.method, e.raw_path),
         ));
     }
     let path = e.path();
@@ -112,11 +93,7 @@ fn check_path(e: &JournalEntry) -> Result<(), Finding> {
     ))
 }
 
-fn check_authorization(
-    ctx: &ProbeContext,
-    e: &JournalEntry,
-    exp: &Expected<'_>,
-) -> Result<(), Finding> {
+fn check_authorization(ctx: &ProbeContext, e: &JournalEntry, exp: &Expected<'_>) -> Result<(), Finding> {
     let Some(auth) = e.header("authorization") else {
         return Err(Finding::new(
             "upstream_missing_authorization",
@@ -124,12 +101,7 @@ fn check_authorization(
         ));
     };
     let fp = auth.split_once(' ').map_or(auth, |(_, c)| c);
-    if let Some(user) = exp
-        .user
-        .into_iter()
-        .chain(exp.other_user)
-        .find(|u| fingerprint(&u.token) == fp)
-    {
+    if let Some(user) = exp.user.into_iter().chain(exp.other_user).find(|u| fingerprint(&u.token) == fp) {
         return Err(Finding::new(
             "obo_token_sent_as_authorization",
             format!("the proxy sent the user's OBO token ({}) as Authorization: Bearer; the bearer must be the AppKit service principal's token and the user token goes in x-forwarded-access-token", user.email),
@@ -139,24 +111,24 @@ fn check_authorization(
         Some(p) if p.application_id == ctx.sp.client_id => Ok(()),
         Some(p) => Err(Finding::new(
             "upstream_authorization_not_sp",
-            format!("the bearer sent upstream belongs to principal {}, not to the AppKit app's service principal {}", p.application_id, ctx.sp.client_id),
+            format!(
+                "the bearer sent upstream belongs to principal {}, not to the AppKit app's service principal {}",
+                p.application_id, ctx.sp.client_id
+            ),
         )),
         None => Err(Finding::new(
             "upstream_authorization_not_sp",
-            format!("the bearer sent upstream ({auth}) was not issued by the workspace to the AppKit service principal"),
+            format!(
+                "the bearer sent upstream ({auth}) was not issued by the workspace to the AppKit service principal"
+            ),
         )),
     }
 }
 
 fn check_body(e: &JournalEntry, exp: &Expected<'_>) -> Result<(), Finding> {
     let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
-    let keys: Vec<&str> = body
-        .as_object()
-        .map(|o| o.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    let carries_message = body
-        .get(exp.body_key)
-        .is_some_and(|v| v.to_string().contains(exp.message));
+    let keys: Vec<&str> = body.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    let carries_message = body.get(exp.body_key).is_some_and(|v| v.to_string().contains(exp.message));
     if carries_message {
         return Ok(());
     }

@@ -14,13 +14,12 @@ fn missing(sub: &str, detail: impl Into<String>) -> Finding {
     Finding::new(format!("{CONTRACT_MISSING}: {sub}"), detail)
 }
 
-pub async fn run(
-    ctx: &ProbeContext,
-    trace: Option<&str>,
-    evidence: &mut Vec<String>,
-) -> ProbeResult {
+pub async fn run(ctx: &ProbeContext, trace: Option<&str>, evidence: &mut Vec<String>) -> ProbeResult {
     let expected = ctx.expected_email.as_deref().ok_or_else(|| {
-        missing("expected_user_email_unset", "EXPECTED_USER_EMAIL (--expected-email) is not set: there is nothing to compare source_id with")
+        missing(
+            "expected_user_email_unset",
+            "EXPECTED_USER_EMAIL (--expected-email) is not set: there is nothing to compare source_id with",
+        )
     })?;
     let warehouse_id = ctx.warehouse_id.as_deref().ok_or_else(|| {
         missing(
@@ -29,10 +28,7 @@ pub async fn run(
         )
     })?;
     let table = ctx.tracing_table.as_ref().ok_or_else(|| {
-        missing(
-            "tracing_table_unset",
-            "MLFLOW_TRACING_TABLE (<catalog>.<schema>.<prefix>) is not set",
-        )
+        missing("tracing_table_unset", "MLFLOW_TRACING_TABLE (<catalog>.<schema>.<prefix>) is not set")
     })?;
     let client_id = trace.ok_or_else(|| {
         missing(
@@ -40,15 +36,12 @@ pub async fn run(
             "probe 3's /api/chat response carried no trace id (no data: {\"trace_id\": …} frame, no metadata.trace_id). The MLflow agent server returns one only when the request has x-mlflow-return-trace-id: true — the proxy must forward that header (the seed's Pattern A/B names no working mechanism)",
         )
     })?;
-    let parsed =
-        trace_id::parse(client_id).map_err(|e| missing("malformed_trace_id", e.to_string()))?;
+    let parsed = trace_id::parse(client_id).map_err(|e| missing("malformed_trace_id", e.to_string()))?;
     if let Some(location) = &parsed.location {
         if *location != table.to_string() {
             return Err(missing(
                 "trace_location_mismatch",
-                format!(
-                    "trace id {client_id} lives in {location}, but MLFLOW_TRACING_TABLE is {table}"
-                ),
+                format!("trace id {client_id} lives in {location}, but MLFLOW_TRACING_TABLE is {table}"),
             ));
         }
     }
@@ -58,26 +51,17 @@ pub async fn run(
         .await
         .map_err(|e| missing("workspace_token_unavailable", e))?;
     ctx.redactor.add(&token);
-    let target = SqlTarget {
-        host: &ctx.workspace_url,
-        token: &token,
-        warehouse_id,
-    };
+    let target = SqlTarget { host: &ctx.workspace_url, token: &token, warehouse_id };
     let assessments = table.assessments_table();
     let sql = format!(
         "SELECT source_id, source_type FROM {assessments} WHERE trace_id = :trace_id AND assessment_name = 'user_feedback'"
     );
     let started = Instant::now();
     let rows = loop {
-        let outcome = workspace_client::query(
-            &ctx.http,
-            &target,
-            &sql,
-            &[("trace_id", &parsed.bare)],
-            ctx.request_timeout,
-        )
-        .await
-        .map_err(|e| missing("statement_api_error", e))?;
+        let outcome =
+            workspace_client::query(&ctx.http, &target, &sql, &[("trace_id", &parsed.bare)], ctx.request_timeout)
+                .await
+                .map_err(|e| missing("statement_api_error", e))?;
         match outcome {
             QueryOutcome::Failed(msg) => return Err(missing("statement_failed", format!("{sql} failed: {msg}"))),
             QueryOutcome::Rows { rows, .. } if !rows.is_empty() => break rows,
@@ -97,11 +81,7 @@ pub async fn run(
             format!("source_id={} source_type={}", cell(0), cell(1))
         })
         .collect();
-    evidence.push(format!(
-        "{assessments}: {} user_feedback row(s) for the trace: {}",
-        rows.len(),
-        shown.join("; ")
-    ));
+    evidence.push(format!("{assessments}: {} user_feedback row(s) for the trace: {}", rows.len(), shown.join("; ")));
     for row in &rows {
         let source = row.first().cloned().flatten();
         match source.as_deref() {

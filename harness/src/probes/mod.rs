@@ -25,12 +25,8 @@ pub enum ProbeId {
 }
 
 impl ProbeId {
-    pub const ALL: [ProbeId; 4] = [
-        ProbeId::AgentDirect,
-        ProbeId::AppkitSpOnly,
-        ProbeId::AppkitWithObo,
-        ProbeId::FeedbackSourceId,
-    ];
+    pub const ALL: [ProbeId; 4] =
+        [ProbeId::AgentDirect, ProbeId::AppkitSpOnly, ProbeId::AppkitWithObo, ProbeId::FeedbackSourceId];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -45,9 +41,13 @@ impl ProbeId {
     pub fn proves(self) -> &'static str {
         match self {
             ProbeId::AgentDirect => "the agent answers POST /invocations with the AppKit service principal's bearer",
-            ProbeId::AppkitSpOnly => "POST /api/chat without a user token reaches the agent with the SP bearer and streams back",
+            ProbeId::AppkitSpOnly => {
+                "POST /api/chat without a user token reaches the agent with the SP bearer and streams back"
+            }
             ProbeId::AppkitWithObo => "per user: the OBO token is forwarded verbatim and x-app-user-email is stamped",
-            ProbeId::FeedbackSourceId => "the user_feedback assessment of the probe-3 trace has source_id = the user's email",
+            ProbeId::FeedbackSourceId => {
+                "the user_feedback assessment of the probe-3 trace has source_id = the user's email"
+            }
         }
     }
 }
@@ -87,10 +87,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(reason: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            reason: reason.into(),
-            detail: detail.into(),
-        }
+        Self { reason: reason.into(), detail: detail.into() }
     }
 }
 
@@ -103,43 +100,19 @@ pub async fn run_all(ctx: &ProbeContext) -> Vec<ProbeOutcome> {
     let mut evidence = Vec::new();
     let started = Instant::now();
     let r = agent_direct::run(ctx, &mut evidence).await;
-    outcomes.push(finish(
-        ProbeId::AgentDirect,
-        r,
-        std::mem::take(&mut evidence),
-        started.elapsed(),
-        ctx,
-    ));
+    outcomes.push(finish(ProbeId::AgentDirect, r, std::mem::take(&mut evidence), started.elapsed(), ctx));
 
     let started = Instant::now();
     let r = appkit_sp_only::run(ctx, &mut evidence).await;
-    outcomes.push(finish(
-        ProbeId::AppkitSpOnly,
-        r,
-        std::mem::take(&mut evidence),
-        started.elapsed(),
-        ctx,
-    ));
+    outcomes.push(finish(ProbeId::AppkitSpOnly, r, std::mem::take(&mut evidence), started.elapsed(), ctx));
 
     let started = Instant::now();
     let (r, trace_id) = appkit_with_obo::run(ctx, &mut evidence).await;
-    outcomes.push(finish(
-        ProbeId::AppkitWithObo,
-        r,
-        std::mem::take(&mut evidence),
-        started.elapsed(),
-        ctx,
-    ));
+    outcomes.push(finish(ProbeId::AppkitWithObo, r, std::mem::take(&mut evidence), started.elapsed(), ctx));
 
     let started = Instant::now();
     let r = feedback_source_id::run(ctx, trace_id.as_deref(), &mut evidence).await;
-    outcomes.push(finish(
-        ProbeId::FeedbackSourceId,
-        r,
-        evidence,
-        started.elapsed(),
-        ctx,
-    ));
+    outcomes.push(finish(ProbeId::FeedbackSourceId, r, evidence, started.elapsed(), ctx));
     outcomes
 }
 

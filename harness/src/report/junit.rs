@@ -5,11 +5,7 @@ use crate::probes::Verdict;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
-pub fn write_junit(
-    report: &CheckReport,
-    reproduce: &str,
-    path: &std::path::Path,
-) -> Result<(), String> {
+pub fn write_junit(report: &CheckReport, reproduce: &str, path: &std::path::Path) -> Result<(), String> {
     let mut suite = TestSuite::new("hopcheck.check");
     for o in &report.outcomes {
         let status = match o.verdict {
@@ -29,8 +25,6 @@ pub fn write_junit(
     }
     let mut r = Report::new("hopcheck");
     r.add_test_suite(suite);
-    let xml = r
-        .to_string()
-        .map_err(|e| format!("cannot render JUnit XML: {e}"))?;
+    let xml = r.to_string().map_err(|e| format!("cannot render JUnit XML: {e}"))?;
     std::fs::write(path, xml).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -11,11 +11,7 @@ use crate::probes::Verdict;
 use serde_json::json;
 
 pub fn counts(report: &CheckReport) -> (usize, usize) {
-    let passed = report
-        .outcomes
-        .iter()
-        .filter(|o| o.verdict == Verdict::Pass)
-        .count();
+    let passed = report.outcomes.iter().filter(|o| o.verdict == Verdict::Pass).count();
     (passed, report.outcomes.len() - passed)
 }
 

@@ -7,21 +7,11 @@ use std::fmt::Write;
 
 pub fn render_table(report: &CheckReport, reproduce: &str, verbose: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "hopcheck check: {} ({})",
-        report.proxy, report.proxy_url
-    );
+    let _ = writeln!(out, "hopcheck check: {} ({})", report.proxy, report.proxy_url);
     let _ = writeln!(out);
     let _ = writeln!(out, "{:<20} {:<7} REASON", "PROBE", "VERDICT");
     for o in &report.outcomes {
-        let _ = writeln!(
-            out,
-            "{:<20} {:<7} {}",
-            o.probe.name(),
-            verdict(o.verdict),
-            o.reason
-        );
+        let _ = writeln!(out, "{:<20} {:<7} {}", o.probe.name(), verdict(o.verdict), o.reason);
         let _ = writeln!(out, "{:<28} {}", "", o.detail);
         if o.verdict == Verdict::Fail || verbose {
             for e in &o.evidence {
@@ -32,11 +22,7 @@ pub fn render_table(report: &CheckReport, reproduce: &str, verbose: bool) -> Str
     let (passed, failed) = counts(report);
     let _ = writeln!(out);
     let status = if failed == 0 { "PASS" } else { "FAIL" };
-    let _ = writeln!(
-        out,
-        "{status}: {passed} of {} probes passed",
-        report.outcomes.len()
-    );
+    let _ = writeln!(out, "{status}: {passed} of {} probes passed", report.outcomes.len());
     if failed > 0 {
         let _ = writeln!(out, "reproduce: {reproduce}");
     }

@@ -19,20 +19,14 @@ const ECHOED_HEADERS: [&str; 5] = [
 
 /// The text of the last user message of `{"input": [...]}` or `{"messages": [...]}`.
 pub fn last_user_text(body: &Map<String, Value>) -> String {
-    let items = body
-        .get("input")
-        .and_then(Value::as_array)
-        .or_else(|| body.get("messages").and_then(Value::as_array));
+    let items = body.get("input").and_then(Value::as_array).or_else(|| body.get("messages").and_then(Value::as_array));
     for item in items.into_iter().flatten().rev() {
         if item.get("role").and_then(Value::as_str) != Some("user") {
             continue;
         }
         return match item.get("content") {
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(parts)) => parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect(),
+            Some(Value::Array(parts)) => parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect(),
             _ => String::new(),
         };
     }
@@ -53,51 +47,15 @@ pub fn output_item(text: &str) -> Value {
     json!({"id": ITEM_ID, "content": [{"text": text, "type": "output_text", "annotations": []}], "role": "assistant", "type": "message"})
 }
 
-/// The unary body (`ResponsesAgentResponse.model_dump(exclude_none=True)` key order).
-pub fn unary_body(
-    text: &str,
-    headers_seen: Value,
-    custom_inputs: Option<&Value>,
-    trace_id: Option<&str>,
-) -> Value {
+/// The unary body of `text` (`ResponsesAgentResponse.model_dump(exclude_none=True)` key order).
+pub fn unary_body(text: &str, headers_seen: Value, custom_inputs: Option<&Value>) -> Value {
     let mut custom = Map::new();
     custom.insert("headers_seen".into(), headers_seen);
     if let Some(ci) = custom_inputs {
         custom.insert("custom_inputs_echo".into(), ci.clone());
     }
-    let item = json!({"type": "message", "id": ITEM_ID, "content": [{"text": format!("You said: {text}"), "type": "output_text", "annotations": []}], "role": "assistant"});
-    let mut body =
-        json!({"object": "response", "output": [item], "custom_outputs": Value::Object(custom)});
-    if let Some(id) = trace_id {
-        body["metadata"] = json!({"trace_id": id});
-    }
-    body
-}
-
-/// One event of the stream, or the server's own error frame.
-pub enum StreamEvent {
-    Event(Value),
-    Error(String),
-}
-
-/// The agent's events for a streaming request (the server adds trace and [DONE] frames).
-pub fn stream_events(text: &str, headers_seen: Value) -> Vec<StreamEvent> {
-    let mut events = Vec::new();
-    for (i, piece) in ["You ", "said: ", text].into_iter().enumerate() {
-        if text == BOOM && i == 2 {
-            events.push(StreamEvent::Error("deliberate failure mid-stream".into()));
-            return events;
-        }
-        events.push(StreamEvent::Event(
-            json!({"type": "response.output_text.delta", "item_id": ITEM_ID, "delta": piece}),
-        ));
-    }
-    events.push(StreamEvent::Event(json!({
-        "type": "response.output_item.done",
-        "custom_outputs": {"headers_seen": headers_seen},
-        "item": output_item(&format!("You said: {text}"))
-    })));
-    events
+    let item = json!({"type": "message", "id": ITEM_ID, "content": [{"text": text, "type": "output_text", "annotations": []}], "role": "assistant"});
+    json!({"object": "response", "output": [item], "custom_outputs": Value::Object(custom)})
 }
 
 #[cfg(test)]
@@ -111,15 +69,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(last_user_text(&b), "bc");
-        let m: Map<String, Value> =
-            serde_json::from_str(r#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+        let m: Map<String, Value> = serde_json::from_str(r#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
         assert_eq!(last_user_text(&m), "hi");
         assert_eq!(last_user_text(&Map::new()), "");
     }
 
     #[test]
     fn unary_body_matches_the_recording_byte_for_byte() {
-        let body = unary_body("hello", json!({}), None, None);
+        let body = unary_body("You said: hello", json!({}), None);
         assert_eq!(
             crate::pyjson::compact(&body),
             r#"{"object":"response","output":[{"type":"message","id":"msg_echo_1","content":[{"text":"You said: hello","type":"output_text","annotations":[]}],"role":"assistant"}],"custom_outputs":{"headers_seen":{}}}"#

@@ -1,27 +1,43 @@
 //! The mock Agent App: `/invocations` and `/responses` like the MLflow agent server 3.18,
-//! behind the bearer check a deployed Databricks App has.
+//! behind the bearer check a deployed Databricks App has, driven by a [`Scenario`].
 
+mod control;
+mod delivery;
 mod echo;
+mod framing;
+mod planner;
+mod render;
 pub mod request;
+pub mod scenario;
+mod validate;
+
+pub use scenario::Scenario;
 
 use crate::assessments::{now_rfc3339_millis, AssessmentRow};
 use crate::config::ServicePrincipal;
 use crate::http_util::{bearer, databricks_error, detail, header_str, json_bytes};
-use crate::journal::JournalFilter;
-use crate::pyjson;
+use crate::journal::RequestSeq;
 use crate::state::SharedState;
 use crate::trace_id;
-use axum::body::{Body, Bytes};
-use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{on, post, MethodFilter, MethodRouter};
 use axum::{Extension, Router};
-use echo::StreamEvent;
-use futures_util::StreamExt;
+use delivery::{Delivery, Ending};
+use render::Turn;
 use request::RequestError;
-use serde_json::json;
+use scenario::{AgentKind, AgentType, Fault, Format, GuardrailMode, TraceIds};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// The recorded FastAPI documents of a ResponsesAgent server.
+const OPENAPI_JSON: &str = include_str!("../../../fixtures/mlflow-agent-server-3.18/openapi.json");
+const DOCS_HTML: &str = include_str!("../../../fixtures/mlflow-agent-server-3.18/docs.html");
+/// `hang` gives up after this long, so a forgotten scenario cannot hold a task forever.
+const HANG_LIMIT: Duration = Duration::from_secs(3600);
 
 /// The caller the bearer check let in (None when auth is off).
 #[derive(Clone)]
@@ -31,29 +47,31 @@ struct Caller(Option<ServicePrincipal>);
 pub fn router(state: SharedState) -> Router {
     let agent_api = Router::new()
         .route("/invocations", only("POST", post(invocations)))
-        .route("/responses", only("POST", post(invocations)))
+        .route("/responses", only("POST", post(responses_route)))
         .route(
             "/health",
             only(
                 "GET",
-                get(|| async { json_bytes(StatusCode::OK, r#"{"status":"healthy"}"#.into()) }),
+                on(MethodFilter::GET, || async { json_bytes(StatusCode::OK, r#"{"status":"healthy"}"#.into()) }),
             ),
         )
-        .route("/agent/info", only("GET", get(agent_info)))
+        .route("/agent/info", only("GET", on(MethodFilter::GET, agent_info)))
+        .route("/openapi.json", only("GET", on(MethodFilter::GET, openapi)))
+        .route("/docs", only("GET", on(MethodFilter::GET, docs)))
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Router::new()
-        .route("/_mock/journal", get(journal))
-        .merge(agent_api)
-        .with_state(state)
+    Router::new().nest("/_mock", control::router()).merge(agent_api).with_state(state)
 }
 
 /// A route that answers other methods as FastAPI does: 405 with `allow`.
 fn only(allowed: &'static str, route: MethodRouter<SharedState>) -> MethodRouter<SharedState> {
-    route.fallback(move || async move {
+    route.fallback(move |method: Method| async move {
         let mut resp = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allowed));
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
+        if method == Method::HEAD {
+            // Starlette still announces the JSON body's length on HEAD.
+            *resp.body_mut() = axum::body::Body::empty();
+        }
         resp
     })
 }
@@ -93,105 +111,184 @@ async fn authenticate(State(state): State<SharedState>, mut req: Request, next: 
     next.run(req).await
 }
 
-async fn agent_info() -> Response {
-    json_bytes(
-        StatusCode::OK,
-        r#"{"name":"mlflow_agent_server","use_case":"agent","mlflow_version":"3.18.0"}"#.into(),
-    )
+fn app_name() -> String {
+    std::env::var("DATABRICKS_APP_NAME").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "mlflow_agent_server".into())
 }
 
-async fn journal(
-    State(state): State<SharedState>,
-    Query(filter): Query<JournalFilter>,
+async fn agent_info(State(state): State<SharedState>) -> Response {
+    let mut info = json!({"name": app_name(), "use_case": "agent", "mlflow_version": "3.18.0"});
+    if state.scenarios.current().agent_type == AgentType::Responses {
+        info["agent_api"] = json!("responses");
+    }
+    json_bytes(StatusCode::OK, info.to_string())
+}
+
+async fn openapi(State(state): State<SharedState>) -> Response {
+    if state.scenarios.current().agent_type == AgentType::Responses {
+        return json_bytes(StatusCode::OK, OPENAPI_JSON.to_string());
+    }
+    let mut doc: Value = serde_json::from_str(OPENAPI_JSON).expect("the recorded OpenAPI document is JSON");
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        paths.remove("/responses");
+    }
+    json_bytes(StatusCode::OK, doc.to_string())
+}
+
+async fn docs() -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], DOCS_HTML).into_response()
+}
+
+/// `POST /responses` exists only on a ResponsesAgent server.
+async fn responses_route(
+    state: State<SharedState>,
+    caller: Extension<Caller>,
+    seq: Option<Extension<RequestSeq>>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    let entries = state.journal.find(&filter);
-    json_bytes(StatusCode::OK, json!({"entries": entries}).to_string())
+    if scenario_for(&state, &headers).is_ok_and(|s| s.agent_type != AgentType::Responses) {
+        return detail(StatusCode::NOT_FOUND, "Not Found");
+    }
+    invocations(state, caller, seq, headers, body).await
+}
+
+fn scenario_for(state: &SharedState, headers: &HeaderMap) -> Result<Scenario, String> {
+    let current = state.scenarios.current();
+    match headers.get("x-mock-scenario") {
+        None => Ok(current),
+        Some(v) => current.merged(v.to_str().map_err(|_| "x-mock-scenario is not text".to_string())?),
+    }
+}
+
+fn plain_500() -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Internal Server Error")
+        .into_response()
+}
+
+/// The standard Databricks error an AI Gateway guardrail answers with (inferred, see --help).
+fn guardrail_block(message: &str) -> Response {
+    databricks_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
 }
 
 async fn invocations(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
+    seq: Option<Extension<RequestSeq>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let scenario = match scenario_for(&state, &headers) {
+        Ok(s) => s,
+        Err(e) => return detail(StatusCode::BAD_REQUEST, &e),
+    };
+    let cold = state.scenarios.take_cold_start();
+    if cold && scenario.timing.cold_start_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(scenario.timing.cold_start_ms)).await;
+    }
+    if scenario.timing.ttfb_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(scenario.timing.ttfb_ms)).await;
+    }
+    match &scenario.fault {
+        Some(Fault::Hang) => {
+            tokio::time::sleep(HANG_LIMIT).await;
+            return detail(StatusCode::GATEWAY_TIMEOUT, "mock hang limit reached");
+        }
+        Some(Fault::Status { status, body, content_type }) => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let ct =
+                HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            return (status, [(header::CONTENT_TYPE, ct)], body.clone()).into_response();
+        }
+        _ => {}
+    }
+
     let req = match request::parse(&body) {
         Ok(r) => r,
         Err(RequestError::InvalidJson(msg)) => {
-            return detail(
-                StatusCode::BAD_REQUEST,
-                &format!("Invalid JSON in request body: {msg}"),
-            )
+            return detail(StatusCode::BAD_REQUEST, &format!("Invalid JSON in request body: {msg}"))
         }
-        Err(RequestError::InternalServerError) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                "Internal Server Error",
-            )
-                .into_response()
-        }
+        Err(RequestError::InternalServerError) => return plain_500(),
     };
-    let return_trace = header_str(&headers, "x-mlflow-return-trace-id")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let text = echo::last_user_text(&req.body);
-    let seen = echo::headers_seen(&headers);
+    let validated = scenario.agent_type == AgentType::Responses;
+    if validated {
+        if let Some(msg) = validate::validate_request(&req.body) {
+            return detail(StatusCode::BAD_REQUEST, &msg);
+        }
+    }
+    let text = match scenario.agent {
+        AgentKind::Echo => echo::last_user_text(&req.body),
+        AgentKind::UntypedEcho => render::untyped_last_user_text(&req.body),
+    };
+    if let Some(g) = &scenario.guardrail {
+        let lower = text.to_lowercase();
+        let hit = g.keywords.iter().any(|k| !k.is_empty() && lower.contains(&k.to_lowercase()));
+        match g.mode {
+            GuardrailMode::Input if hit => {
+                return guardrail_block(&format!("Request blocked by input guardrail '{}'.", g.name))
+            }
+            GuardrailMode::Output if req.stream => {
+                return guardrail_block(&format!("Response blocked by output guardrail '{}'.", g.name))
+            }
+            _ => {}
+        }
+    }
+
+    let wants_trace = header_str(&headers, "x-mlflow-return-trace-id").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let returns_trace =
+        wants_trace && (scenario.trace_ids == TraceIds::OnRequest || scenario.agent_type == AgentType::Responses);
     let bare = trace_id::new_bare_id();
     let client_trace_id = trace_id::client_form(&state.config.trace_form(), &bare);
     record_feedback(&state, &caller, &headers, &bare);
 
+    let mut last = text.clone();
+    if let Some(Fault::HugeEvent { bytes }) = &scenario.fault {
+        last.push_str(&"x".repeat(*bytes));
+    }
+    let fail_after = match (&scenario.fault, &scenario.guardrail) {
+        (Some(Fault::ErrorFrameAfter { events, message }), _) => Some((*events, message.clone())),
+        (_, Some(g)) if g.mode == GuardrailMode::OutputMidstream => Some((
+            2,
+            format!("Error code: 400 - {{'error_code': 'BAD_REQUEST', 'message': \"Response blocked by output guardrail '{}'.\"}}", g.name),
+        )),
+        _ if text == echo::BOOM && scenario.agent == AgentKind::Echo => Some((2, "deliberate failure mid-stream".to_string())),
+        _ => None,
+    };
+    let turn = Turn {
+        agent: scenario.agent,
+        text: text.clone(),
+        pieces: vec!["You ".into(), "said: ".into(), last],
+        headers_seen: echo::headers_seen(&headers),
+        custom_inputs: req.body.get("custom_inputs").cloned(),
+        fail_after,
+        validated,
+    };
+    let trace = returns_trace.then_some(client_trace_id.as_str());
+
     if !req.stream {
-        if text == echo::BOOM {
-            return detail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "deliberate failure in invoke",
-            );
-        }
-        let body = echo::unary_body(
-            &text,
-            seen,
-            req.body.get("custom_inputs"),
-            return_trace.then_some(client_trace_id.as_str()),
-        );
-        return json_bytes(StatusCode::OK, pyjson::compact(&body));
+        let unary = render::unary(&turn, scenario.format, trace);
+        let status = StatusCode::from_u16(unary.status).unwrap_or(StatusCode::OK);
+        return json_bytes(status, unary.body);
     }
-
-    let mut frames: Vec<String> = Vec::new();
-    let mut failed = false;
-    for event in echo::stream_events(&text, seen) {
-        match event {
-            StreamEvent::Event(v) => frames.push(format!("data: {}\n\n", pyjson::dumps(&v))),
-            StreamEvent::Error(msg) => {
-                frames.push(format!(
-                    "data: {}\n\n",
-                    pyjson::dumps(&json!({"error": msg}))
-                ));
-                failed = true;
-                break;
-            }
-        }
+    let events = render::stream(&turn, scenario.format, trace);
+    let mut framed = framing::frame(&events, &scenario.framing);
+    if matches!(scenario.fault, Some(Fault::InvalidUtf8)) {
+        framing::inject_invalid_utf8(&mut framed.bytes);
     }
-    if return_trace && !failed {
-        frames.push(format!(
-            "data: {}\n\n",
-            pyjson::dumps(&json!({"trace_id": client_trace_id}))
-        ));
-    }
-    frames.push("data: [DONE]\n\n".into());
-    sse_response(frames)
-}
-
-/// Each frame leaves as its own write: the stream pauses between frames so hyper flushes.
-fn sse_response(frames: Vec<String>) -> Response {
-    let stream = futures_util::stream::iter(frames).then(|frame| async move {
-        tokio::task::yield_now().await;
-        Ok::<Bytes, std::convert::Infallible>(Bytes::from(frame))
-    });
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")],
-        Body::from_stream(stream),
-    )
-        .into_response()
+    let bytes = Bytes::from(framed.bytes);
+    let writes =
+        planner::plan(&bytes, &framed.event_ends, &scenario.chunking).into_iter().map(|r| bytes.slice(r)).collect();
+    let ending = match scenario.fault {
+        Some(Fault::TruncateAfter { writes }) => Ending::TruncateAfter(writes),
+        Some(Fault::ResetAfter { writes }) => Ending::ResetAfter(writes),
+        _ => Ending::Complete,
+    };
+    let content_type = match scenario.format {
+        Format::ResponsesFull => "text/event-stream",
+        _ => "text/event-stream; charset=utf-8",
+    };
+    let delivery =
+        Delivery { writes, chunk_delay: Duration::from_millis(scenario.timing.chunk_delay_ms), ending, content_type };
+    delivery::sse_response(delivery, state.journal.clone(), seq.map(|s| s.0 .0))
 }
 
 /// The agent logs a `user_feedback` assessment for every trace: attributed to the inbound
@@ -204,9 +301,7 @@ fn record_feedback(state: &SharedState, caller: &Caller, headers: &HeaderMap, ba
     let row = AssessmentRow {
         trace_id: bare_trace_id.to_string(),
         trace_location: match state.config.trace_id_form {
-            crate::config::TraceIdForm::UcTablePrefix => {
-                Some(state.config.tracing_table.to_string())
-            }
+            crate::config::TraceIdForm::UcTablePrefix => Some(state.config.tracing_table.to_string()),
             crate::config::TraceIdForm::Experiment => None,
         },
         assessment_name: "user_feedback".into(),

@@ -22,8 +22,8 @@ pub struct AgentRequest {
 
 pub fn parse(bytes: &[u8]) -> Result<AgentRequest, RequestError> {
     let text = std::str::from_utf8(bytes).map_err(|_| RequestError::InternalServerError)?;
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| RequestError::InvalidJson(python_json_error(text, &e)))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| RequestError::InvalidJson(python_json_error(text, &e)))?;
     let Value::Object(mut body) = value else {
         return Err(RequestError::InternalServerError);
     };
@@ -80,9 +80,7 @@ fn python_message(text: &str, pos: usize, e: &serde_json::Error) -> &'static str
         "Unterminated string starting at"
     } else if rendered.starts_with("expected `:`") {
         "Expecting ':' delimiter"
-    } else if rendered.starts_with("expected `,` or `}`")
-        || rendered.starts_with("expected `,` or `]`")
-    {
+    } else if rendered.starts_with("expected `,` or `}`") || rendered.starts_with("expected `,` or `]`") {
         "Expecting ',' delimiter"
     } else if rendered.starts_with("control character") {
         "Invalid control character at"
@@ -134,14 +132,8 @@ mod tests {
     #[test]
     fn json_errors_read_like_python_for_the_recorded_cases() {
         assert_eq!(err(""), "Expecting value: line 1 column 1 (char 0)");
-        assert_eq!(
-            err("this is not json"),
-            "Expecting value: line 1 column 1 (char 0)"
-        );
-        assert_eq!(
-            err("{\"input\":"),
-            "Expecting value: line 1 column 10 (char 9)"
-        );
+        assert_eq!(err("this is not json"), "Expecting value: line 1 column 1 (char 0)");
+        assert_eq!(err("{\"input\":"), "Expecting value: line 1 column 10 (char 9)");
     }
 
     #[test]
@@ -165,15 +157,8 @@ mod tests {
     #[test]
     fn non_objects_and_invalid_utf8_crash_like_the_real_server() {
         for body in ["[1,2]", "null", "\"hello\"", "3"] {
-            assert_eq!(
-                parse(body.as_bytes()).unwrap_err(),
-                RequestError::InternalServerError,
-                "{body}"
-            );
+            assert_eq!(parse(body.as_bytes()).unwrap_err(), RequestError::InternalServerError, "{body}");
         }
-        assert_eq!(
-            parse(b"{\"input\":\"\xff\"}").unwrap_err(),
-            RequestError::InternalServerError
-        );
+        assert_eq!(parse(b"{\"input\":\"\xff\"}").unwrap_err(), RequestError::InternalServerError);
     }
 }

@@ -51,12 +51,9 @@ impl FromStr for Defect {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Defect::ALL
-            .into_iter()
-            .find(|d| d.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Defect::ALL.iter().map(|d| d.name()).collect();
-                format!("unknown defect {s:?}; known: {}", names.join(", "))
-            })
+        Defect::ALL.into_iter().find(|d| d.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Defect::ALL.iter().map(|d| d.name()).collect();
+            format!("unknown defect {s:?}; known: {}", names.join(", "))
+        })
     }
 }

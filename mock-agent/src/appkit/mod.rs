@@ -38,12 +38,9 @@ impl ProxyConfig {
     pub fn from_env(defect: Option<Defect>) -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let required = |name: &str| var(name).ok_or_else(|| format!("{name} is not set"));
-        let port_text = var("DATABRICKS_APP_PORT")
-            .or_else(|| var("PORT"))
-            .unwrap_or_else(|| "8000".into());
-        let port: u16 = port_text
-            .parse()
-            .map_err(|_| format!("DATABRICKS_APP_PORT/PORT {port_text:?} is not a port number"))?;
+        let port_text = var("DATABRICKS_APP_PORT").or_else(|| var("PORT")).unwrap_or_else(|| "8000".into());
+        let port: u16 =
+            port_text.parse().map_err(|_| format!("DATABRICKS_APP_PORT/PORT {port_text:?} is not a port number"))?;
         Ok(Self {
             agent_app_url: required("AGENT_APP_URL")?,
             databricks_host: required("DATABRICKS_HOST")?,
@@ -72,10 +69,7 @@ pub struct ReferenceProxy {
 impl ReferenceProxy {
     /// Discovers the workspace's token endpoint (as the SDK does at start-up), then listens.
     pub async fn start(config: ProxyConfig) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(10))
-            .build()?;
+        let http = reqwest::Client::builder().no_proxy().connect_timeout(Duration::from_secs(10)).build()?;
         let host = config.databricks_host.trim_end_matches('/').to_string();
         let discovery_url = format!("{host}/oidc/.well-known/oauth-authorization-server");
         let discovery: Value = http
@@ -92,26 +86,16 @@ impl ReferenceProxy {
         let token_endpoint = discovery
             .get("token_endpoint")
             .and_then(Value::as_str)
-            .ok_or_else(|| {
-                anyhow::anyhow!("OIDC discovery at {discovery_url} has no token_endpoint")
-            })?
+            .ok_or_else(|| anyhow::anyhow!("OIDC discovery at {discovery_url} has no token_endpoint"))?
             .to_string();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(ProxyState {
-            config,
-            token_endpoint,
-            http,
-            first_user_token: Mutex::new(None),
-        });
+        let state = Arc::new(ProxyState { config, token_endpoint, http, first_user_token: Mutex::new(None) });
         let app = Router::new()
             .route("/api/chat", post(chat))
-            .route(
-                "/health",
-                get(|| async { axum::Json(json!({"status": "ok"})) }),
-            )
+            .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
             .with_state(state);
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -138,19 +122,11 @@ impl Drop for ReferenceProxy {
 }
 
 fn json_error(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 fn invalid_body_shape() -> Response {
-    json_error(
-        StatusCode::BAD_REQUEST,
-        json!({"error": "invalid_body_shape", "accepted": ["input", "messages"]}),
-    )
+    json_error(StatusCode::BAD_REQUEST, json!({"error": "invalid_body_shape", "accepted": ["input", "messages"]}))
 }
 
 /// The dual request-body contract: `{input}` or `{messages: [...]}`, forwarded unchanged,
@@ -197,11 +173,7 @@ async fn sp_token(state: &ProxyState) -> Result<String, String> {
 }
 
 fn inbound(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
+    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
 async fn chat(State(state): State<Arc<ProxyState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -233,10 +205,7 @@ async fn chat(State(state): State<Arc<ProxyState>>, headers: HeaderMap, body: By
         match sp_token(&state).await {
             Ok(token) => req = req.bearer_auth(token),
             Err(e) => {
-                return json_error(
-                    StatusCode::BAD_GATEWAY,
-                    json!({"error": "sp_token_unavailable", "detail": e}),
-                )
+                return json_error(StatusCode::BAD_GATEWAY, json!({"error": "sp_token_unavailable", "detail": e}))
             }
         }
     }
@@ -281,16 +250,11 @@ async fn chat(State(state): State<Arc<ProxyState>>, headers: HeaderMap, body: By
         let text = resp.bytes().await.unwrap_or_default();
         return (status, [(header::CONTENT_TYPE, content_type)], text).into_response();
     }
-    let is_sse = content_type
-        .to_str()
-        .is_ok_and(|c| c.starts_with("text/event-stream"));
+    let is_sse = content_type.to_str().is_ok_and(|c| c.starts_with("text/event-stream"));
     let mut out = Response::new(Body::from_stream(resp.bytes_stream()));
     let h = out.headers_mut();
     if is_sse {
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     } else {
         h.insert(header::CONTENT_TYPE, content_type);
@@ -314,13 +278,7 @@ mod tests {
             upstream_body(&messages, None).unwrap(),
             json!({"messages": [{"role": "user", "content": "hi"}], "stream": true})
         );
-        for bad in [
-            json!({"foo": 1}),
-            json!({"messages": "hi"}),
-            json!([1]),
-            Value::Null,
-            json!("x"),
-        ] {
+        for bad in [json!({"foo": 1}), json!({"messages": "hi"}), json!([1]), Value::Null, json!("x")] {
             assert!(upstream_body(&bad, None).is_none(), "{bad}");
         }
     }
@@ -328,10 +286,7 @@ mod tests {
     #[test]
     fn messages_only_defect_drops_input_callers() {
         let input = json!({"input": [{"role": "user", "content": "hi"}]});
-        assert_eq!(
-            upstream_body(&input, Some(Defect::MessagesOnly)).unwrap(),
-            json!({"stream": true})
-        );
+        assert_eq!(upstream_body(&input, Some(Defect::MessagesOnly)).unwrap(), json!({"stream": true}));
     }
 
     #[test]
@@ -339,9 +294,6 @@ mod tests {
         for d in Defect::ALL {
             assert_eq!(d.name().parse::<Defect>().unwrap(), d);
         }
-        assert!("nope"
-            .parse::<Defect>()
-            .unwrap_err()
-            .contains("no-user-email"));
+        assert!("nope".parse::<Defect>().unwrap_err().contains("no-user-email"));
     }
 }

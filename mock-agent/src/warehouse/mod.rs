@@ -54,10 +54,7 @@ impl SqlError {
     }
 
     fn bad_request(message: String) -> Self {
-        Self {
-            error_code: "BAD_REQUEST",
-            message,
-        }
+        Self { error_code: "BAD_REQUEST", message }
     }
 }
 
@@ -86,13 +83,7 @@ struct Engine {
 impl Warehouse {
     pub fn new() -> Self {
         let conn = Connection::open_in_memory().expect("an in-memory SQLite database always opens");
-        Self {
-            inner: Arc::new(Mutex::new(Engine {
-                conn,
-                tables: HashMap::new(),
-            })),
-            time_limit: STATEMENT_TIME_LIMIT,
-        }
+        Self { inner: Arc::new(Mutex::new(Engine { conn, tables: HashMap::new() })), time_limit: STATEMENT_TIME_LIMIT }
     }
 
     /// The same warehouse with a different per-statement time limit.
@@ -105,21 +96,13 @@ impl Warehouse {
     pub fn create_table(&self, uc_name: &str, columns_ddl: &str) -> rusqlite::Result<()> {
         let mut engine = self.inner.lock().expect("warehouse lock");
         let quoted = format!("\"{}\"", uc_name.replace('"', "\"\""));
-        engine.conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {quoted} ({columns_ddl});"
-        ))?;
-        engine
-            .tables
-            .insert(uc_name.to_ascii_lowercase(), uc_name.to_string());
+        engine.conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS {quoted} ({columns_ddl});"))?;
+        engine.tables.insert(uc_name.to_ascii_lowercase(), uc_name.to_string());
         Ok(())
     }
 
     /// Runs a write with positional parameters against a known table (for the mock's own use).
-    pub fn execute_internal(
-        &self,
-        sql: &str,
-        params: &[&dyn rusqlite::ToSql],
-    ) -> rusqlite::Result<usize> {
+    pub fn execute_internal(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<usize> {
         let engine = self.inner.lock().expect("warehouse lock");
         engine.conn.execute(sql, params)
     }
@@ -131,9 +114,7 @@ impl Warehouse {
         let sql = rewrite_table_names(stmt.sql, &engine.tables, stmt.catalog, stmt.schema);
         let started = Instant::now();
         let limit = self.time_limit;
-        engine
-            .conn
-            .progress_handler(10_000, Some(move || started.elapsed() > limit));
+        engine.conn.progress_handler(10_000, Some(move || started.elapsed() > limit));
         let result = run_on(&engine.conn, &sql, stmt).map_err(|e| e.with_time_limit(limit));
         engine.conn.progress_handler(0, None::<fn() -> bool>);
         result
@@ -148,11 +129,8 @@ impl Default for Warehouse {
 
 fn run_on(conn: &Connection, sql: &str, stmt: &Statement<'_>) -> Result<ResultSet, SqlError> {
     let mut prepared = conn.prepare(sql).map_err(|e| classify(&e))?;
-    let by_name: HashMap<String, &StatementParameter> = stmt
-        .parameters
-        .iter()
-        .map(|p| (p.name.to_ascii_lowercase(), p))
-        .collect();
+    let by_name: HashMap<String, &StatementParameter> =
+        stmt.parameters.iter().map(|p| (p.name.to_ascii_lowercase(), p)).collect();
     for index in 1..=prepared.parameter_count() {
         let marker = prepared.parameter_name(index).unwrap_or("?").to_string();
         let Some(name) = marker.strip_prefix(':') else {
@@ -166,20 +144,11 @@ fn run_on(conn: &Connection, sql: &str, stmt: &Statement<'_>) -> Result<ResultSe
             )));
         };
         let value = typed_value(param)?;
-        prepared
-            .raw_bind_parameter(index, value)
-            .map_err(|e| classify(&e))?;
+        prepared.raw_bind_parameter(index, value).map_err(|e| classify(&e))?;
     }
-    let declared: Vec<Option<String>> = prepared
-        .columns()
-        .iter()
-        .map(|c| c.decl_type().map(str::to_ascii_uppercase))
-        .collect();
-    let names: Vec<String> = prepared
-        .column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let declared: Vec<Option<String>> =
+        prepared.columns().iter().map(|c| c.decl_type().map(str::to_ascii_uppercase)).collect();
+    let names: Vec<String> = prepared.column_names().iter().map(|s| s.to_string()).collect();
     let mut rows_out = Vec::new();
     let mut first_values: Vec<Option<&'static str>> = vec![None; names.len()];
     let mut truncated = false;
@@ -203,22 +172,12 @@ fn run_on(conn: &Connection, sql: &str, stmt: &Statement<'_>) -> Result<ResultSe
         .into_iter()
         .enumerate()
         .map(|(i, name)| {
-            let (type_name, type_text) = declared[i]
-                .as_deref()
-                .and_then(declared_type)
-                .unwrap_or_else(|| value_type(first_values[i]));
-            Column {
-                name,
-                type_name,
-                type_text,
-            }
+            let (type_name, type_text) =
+                declared[i].as_deref().and_then(declared_type).unwrap_or_else(|| value_type(first_values[i]));
+            Column { name, type_name, type_text }
         })
         .collect();
-    Ok(ResultSet {
-        columns,
-        rows: rows_out,
-        truncated,
-    })
+    Ok(ResultSet { columns, rows: rows_out, truncated })
 }
 
 /// Binds a parameter by its declared type, as the API casts the string value.
@@ -226,11 +185,7 @@ fn typed_value(p: &StatementParameter) -> Result<Value, SqlError> {
     let Some(raw) = p.value.as_deref() else {
         return Ok(Value::Null);
     };
-    let ty = p
-        .type_name
-        .as_deref()
-        .unwrap_or("STRING")
-        .to_ascii_uppercase();
+    let ty = p.type_name.as_deref().unwrap_or("STRING").to_ascii_uppercase();
     let cast_error = || {
         SqlError::bad_request(format!(
             "[INVALID_PARAMETER_VALUE] Parameter {} value {raw:?} cannot be cast to {ty}.",
@@ -277,12 +232,8 @@ fn declared_type(decl: &str) -> Option<(&'static str, &'static str)> {
     Some(match decl {
         "BIGINT" | "LONG" => ("LONG", "BIGINT"),
         d if d.contains("INT") => ("INT", "INT"),
-        d if d.contains("CHAR") || d.contains("TEXT") || d.contains("STRING") => {
-            ("STRING", "STRING")
-        }
-        d if d.contains("REAL") || d.contains("DOUBLE") || d.contains("FLOA") => {
-            ("DOUBLE", "DOUBLE")
-        }
+        d if d.contains("CHAR") || d.contains("TEXT") || d.contains("STRING") => ("STRING", "STRING"),
+        d if d.contains("REAL") || d.contains("DOUBLE") || d.contains("FLOA") => ("DOUBLE", "DOUBLE"),
         "BOOLEAN" => ("BOOLEAN", "BOOLEAN"),
         "TIMESTAMP" => ("TIMESTAMP", "TIMESTAMP"),
         _ => return None,
@@ -310,7 +261,9 @@ fn classify(e: &rusqlite::Error) -> SqlError {
     } else if text.contains("interrupted") {
         return SqlError {
             error_code: "DEADLINE_EXCEEDED",
-            message: "[STATEMENT_TIMEOUT] Statement ran longer than the emulator's time limit of {limit} and was cancelled.".into(),
+            message:
+                "[STATEMENT_TIMEOUT] Statement ran longer than the emulator's time limit of {limit} and was cancelled."
+                    .into(),
         };
     } else {
         "SQL_ERROR"
@@ -324,11 +277,7 @@ mod tests {
 
     fn warehouse() -> Warehouse {
         let w = Warehouse::new();
-        w.create_table(
-            "main.agents.t_assessments",
-            "trace_id TEXT, source_id TEXT, n INTEGER",
-        )
-        .unwrap();
+        w.create_table("main.agents.t_assessments", "trace_id TEXT, source_id TEXT, n INTEGER").unwrap();
         w.execute_internal(
             "INSERT INTO \"main.agents.t_assessments\" VALUES (?1, ?2, ?3)",
             &[&"abc", &"alice@example.com", &7],
@@ -338,33 +287,16 @@ mod tests {
     }
 
     fn stmt<'a>(sql: &'a str, parameters: &'a [StatementParameter]) -> Statement<'a> {
-        Statement {
-            sql,
-            parameters,
-            catalog: None,
-            schema: None,
-            row_limit: None,
-        }
+        Statement { sql, parameters, catalog: None, schema: None, row_limit: None }
     }
 
     #[test]
     fn runs_named_parameters_against_uc_names() {
         let w = warehouse();
-        let params = [StatementParameter {
-            name: "t".into(),
-            value: Some("abc".into()),
-            type_name: None,
-        }];
-        let rs = w
-            .run(&stmt(
-                "SELECT source_id, n FROM main.agents.t_assessments WHERE trace_id = :t",
-                &params,
-            ))
-            .unwrap();
-        assert_eq!(
-            rs.rows,
-            vec![vec![Some("alice@example.com".into()), Some("7".into())]]
-        );
+        let params = [StatementParameter { name: "t".into(), value: Some("abc".into()), type_name: None }];
+        let rs =
+            w.run(&stmt("SELECT source_id, n FROM main.agents.t_assessments WHERE trace_id = :t", &params)).unwrap();
+        assert_eq!(rs.rows, vec![vec![Some("alice@example.com".into()), Some("7".into())]]);
         assert_eq!(rs.columns[0].type_name, "STRING");
         assert_eq!(rs.columns[1].type_name, "INT");
     }
@@ -372,33 +304,16 @@ mod tests {
     #[test]
     fn unbound_parameters_and_unknown_tables_fail_with_databricks_classes() {
         let w = warehouse();
-        let e = w
-            .run(&stmt(
-                "SELECT * FROM main.agents.t_assessments WHERE trace_id = :t",
-                &[],
-            ))
-            .unwrap_err();
+        let e = w.run(&stmt("SELECT * FROM main.agents.t_assessments WHERE trace_id = :t", &[])).unwrap_err();
+        assert!(e.message.starts_with("[UNBOUND_SQL_PARAMETER] Found the unbound parameter: t."), "{}", e.message);
+        let e = w.run(&stmt("SELECT * FROM main.agents.nope", &[])).unwrap_err();
         assert!(
-            e.message
-                .starts_with("[UNBOUND_SQL_PARAMETER] Found the unbound parameter: t."),
-            "{}",
-            e.message
-        );
-        let e = w
-            .run(&stmt("SELECT * FROM main.agents.nope", &[]))
-            .unwrap_err();
-        assert!(
-            e.message.starts_with("[PARSE_SYNTAX_ERROR]")
-                || e.message.starts_with("[TABLE_OR_VIEW_NOT_FOUND]"),
+            e.message.starts_with("[PARSE_SYNTAX_ERROR]") || e.message.starts_with("[TABLE_OR_VIEW_NOT_FOUND]"),
             "{}",
             e.message
         );
         let e = w.run(&stmt("SELEKT 1", &[])).unwrap_err();
-        assert!(
-            e.message.starts_with("[PARSE_SYNTAX_ERROR]"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with("[PARSE_SYNTAX_ERROR]"), "{}", e.message);
     }
 
     #[test]

@@ -23,10 +23,7 @@ pub fn rewrite_table_names(
             out.extend(&chars[i..end]);
             i = end;
         } else if c == '-' && chars.get(i + 1) == Some(&'-') {
-            let end = chars[i..]
-                .iter()
-                .position(|&ch| ch == '\n')
-                .map_or(chars.len(), |p| i + p);
+            let end = chars[i..].iter().position(|&ch| ch == '\n').map_or(chars.len(), |p| i + p);
             out.extend(&chars[i..end]);
             i = end;
         } else if c == '/' && chars.get(i + 1) == Some(&'*') {
@@ -43,9 +40,7 @@ pub fn rewrite_table_names(
             i = end;
         } else if is_ident_start(c) || c == '`' {
             let (parts, end) = read_chain(&chars, i);
-            let resolved = parts
-                .as_ref()
-                .and_then(|p| resolve(p, tables, catalog, schema));
+            let resolved = parts.as_ref().and_then(|p| resolve(p, tables, catalog, schema));
             match resolved {
                 Some(table) => out.push_str(&format!("\"{}\"", table.replace('"', "\"\""))),
                 None => out.extend(&chars[i..end]),
@@ -113,10 +108,7 @@ fn read_chain(chars: &[char], start: usize) -> (Option<Vec<String>>, usize) {
     loop {
         let (part, end) = if chars.get(i) == Some(&'`') {
             match chars[i + 1..].iter().position(|&c| c == '`') {
-                Some(p) => (
-                    chars[i + 1..i + 1 + p].iter().collect::<String>(),
-                    i + p + 2,
-                ),
+                Some(p) => (chars[i + 1..i + 1 + p].iter().collect::<String>(), i + p + 2),
                 None => return (None, chars.len()),
             }
         } else if chars.get(i).copied().is_some_and(is_ident_start) {
@@ -130,10 +122,8 @@ fn read_chain(chars: &[char], start: usize) -> (Option<Vec<String>>, usize) {
         };
         parts.push(part.to_ascii_lowercase());
         i = end;
-        let next_is_part = chars.get(i) == Some(&'.')
-            && chars
-                .get(i + 1)
-                .is_some_and(|&c| is_ident_start(c) || c == '`');
+        let next_is_part =
+            chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(|&c| is_ident_start(c) || c == '`');
         if !next_is_part {
             return (Some(parts), i);
         }
@@ -146,10 +136,7 @@ mod tests {
     use super::*;
 
     fn tables() -> HashMap<String, String> {
-        HashMap::from([(
-            "main.agents.app_assessments".into(),
-            "main.agents.app_assessments".into(),
-        )])
+        HashMap::from([("main.agents.app_assessments".into(), "main.agents.app_assessments".into())])
     }
 
     #[test]
@@ -169,21 +156,11 @@ mod tests {
     fn resolves_backticks_case_and_default_catalog_schema() {
         let t = tables();
         assert_eq!(
-            rewrite_table_names(
-                "select * from `main`.`Agents`.APP_assessments",
-                &t,
-                None,
-                None
-            ),
+            rewrite_table_names("select * from `main`.`Agents`.APP_assessments", &t, None, None),
             "select * from \"main.agents.app_assessments\""
         );
         assert_eq!(
-            rewrite_table_names(
-                "SELECT * FROM agents.app_assessments",
-                &t,
-                Some("main"),
-                None
-            ),
+            rewrite_table_names("SELECT * FROM agents.app_assessments", &t, Some("main"), None),
             "SELECT * FROM \"main.agents.app_assessments\""
         );
         assert_eq!(

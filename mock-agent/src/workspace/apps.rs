@@ -13,10 +13,7 @@ pub async fn get_app(State(state): State<SharedState>, Path(name): Path<String>)
         // The agent app's own SP is not modelled; give it a distinct, stable identity.
         (state.agent_url.get().cloned(), None)
     } else if name == cfg.appkit_app_name {
-        (
-            state.appkit_url.lock().expect("appkit url lock").clone(),
-            Some(cfg.appkit_sp()),
-        )
+        (state.appkit_url.lock().expect("appkit url lock").clone(), Some(cfg.appkit_sp()))
     } else {
         return databricks_error(
             StatusCode::NOT_FOUND,

@@ -25,33 +25,15 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/2.0/sql/warehouses/{id}", get(apps::get_warehouse))
         .route("/api/2.0/sql/statements", post(statements::execute))
         .route("/api/2.0/sql/statements/", post(statements::execute))
-        .route(
-            "/api/2.0/sql/statements/{id}",
-            get(statements::get).delete(statements::close),
-        )
-        .route(
-            "/api/2.0/sql/statements/{id}/cancel",
-            post(statements::cancel),
-        )
-        .route(
-            "/api/4.0/mlflow/traces/{location}/{trace_id}/assessments",
-            post(mlflow::create_assessment_v4),
-        )
-        .route(
-            "/api/3.0/mlflow/traces/{trace_id}/assessments",
-            post(mlflow::create_assessment_v3),
-        )
-        .route(
-            "/telemetry-ext",
-            post(|| async { json_bytes(StatusCode::OK, "{}".into()) }),
-        )
+        .route("/api/2.0/sql/statements/{id}", get(statements::get).delete(statements::close))
+        .route("/api/2.0/sql/statements/{id}/cancel", post(statements::cancel))
+        .route("/api/4.0/mlflow/traces/{location}/{trace_id}/assessments", post(mlflow::create_assessment_v4))
+        .route("/api/3.0/mlflow/traces/{trace_id}/assessments", post(mlflow::create_assessment_v3))
+        .route("/telemetry-ext", post(|| async { json_bytes(StatusCode::OK, "{}".into()) }))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/.well-known/databricks-config", get(oauth::host_metadata))
-        .route(
-            "/oidc/.well-known/oauth-authorization-server",
-            get(oauth::discovery),
-        )
+        .route("/oidc/.well-known/oauth-authorization-server", get(oauth::discovery))
         .route("/oidc/v1/token", post(oauth::token))
         .merge(authenticated)
         .fallback(not_found)
@@ -76,21 +58,14 @@ async fn require_token(State(state): State<SharedState>, mut req: Request, next:
         );
     };
     let Some(principal) = state.identity.principal_for_token(token) else {
-        return databricks_error(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "Invalid access token.",
-        );
+        return databricks_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "Invalid access token.");
     };
     req.extensions_mut().insert(principal);
     next.run(req).await
 }
 
 /// `GET /api/2.0/preview/scim/v2/Me`: the calling principal; the header carries the workspace id.
-async fn scim_me(
-    State(state): State<SharedState>,
-    Extension(p): Extension<ServicePrincipal>,
-) -> Response {
+async fn scim_me(State(state): State<SharedState>, Extension(p): Extension<ServicePrincipal>) -> Response {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "id": p.scim_id,

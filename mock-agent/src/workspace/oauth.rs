@@ -35,10 +35,7 @@ pub async fn discovery(State(state): State<SharedState>) -> Response {
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_bytes(
-        status,
-        json!({"error": error, "error_description": description}).to_string(),
-    )
+    json_bytes(status, json!({"error": error, "error_description": description}).to_string())
 }
 
 /// `POST /oidc/v1/token`: client_credentials with Basic auth (or client_secret_post).
@@ -56,14 +53,9 @@ pub async fn token(State(state): State<SharedState>, headers: HeaderMap, body: S
             "only grant_type=client_credentials is supported",
         );
     }
-    let credentials = basic_credentials(&headers)
-        .or_else(|| Some((field("client_id")?, field("client_secret")?)));
+    let credentials = basic_credentials(&headers).or_else(|| Some((field("client_id")?, field("client_secret")?)));
     let Some((client_id, client_secret)) = credentials else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed: no credentials",
-        );
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed: no credentials");
     };
     match state.identity.issue(&client_id, &client_secret) {
         Ok(token) => {
@@ -75,11 +67,9 @@ pub async fn token(State(state): State<SharedState>, headers: HeaderMap, body: S
             });
             json_bytes(StatusCode::OK, body.to_string())
         }
-        Err(GrantError::InvalidClient) => oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-        ),
+        Err(GrantError::InvalidClient) => {
+            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed")
+        }
     }
 }
 
@@ -89,9 +79,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
@@ -105,10 +93,7 @@ fn decode_form(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len()
-                && bytes[i + 1].is_ascii_hexdigit()
-                && bytes[i + 2].is_ascii_hexdigit() =>
-            {
+            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
                 let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
                 out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
                 i += 2;

@@ -52,13 +52,7 @@ impl StatementStore {
                 map.remove(&old);
             }
         }
-        map.insert(
-            id.to_string(),
-            StoredStatement {
-                response,
-                pending_polls,
-            },
-        );
+        map.insert(id.to_string(), StoredStatement { response, pending_polls });
         order.push_back(id.to_string());
     }
 
@@ -88,14 +82,7 @@ impl StatementStore {
 fn new_statement_id() -> String {
     let b: [u8; 16] = rand::rng().random();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "01f0{}-{}-{}-{}-{}",
-        &h[..4],
-        &h[4..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..28]
-    )
+    format!("01f0{}-{}-{}-{}-{}", &h[..4], &h[4..8], &h[8..12], &h[12..16], &h[16..28])
 }
 
 fn invalid(message: &str) -> Response {
@@ -112,9 +99,7 @@ fn parse_wait_timeout(value: Option<&str>) -> Result<bool, String> {
     match secs {
         0 => Ok(true),
         5..=50 => Ok(false),
-        _ => Err(format!(
-            "wait_timeout must be 0s or between 5s and 50s, got {v:?}"
-        )),
+        _ => Err(format!("wait_timeout must be 0s or between 5s and 50s, got {v:?}")),
     }
 }
 
@@ -145,9 +130,7 @@ pub async fn execute(State(state): State<SharedState>, body: String) -> Response
         ));
     }
     if format != "JSON_ARRAY" {
-        return invalid(
-            "The format field must be JSON_ARRAY when the disposition field is INLINE.",
-        );
+        return invalid("The format field must be JSON_ARRAY when the disposition field is INLINE.");
     }
     let answer_pending = match parse_wait_timeout(req.wait_timeout.as_deref()) {
         Ok(p) => p,
@@ -170,20 +153,11 @@ pub async fn execute(State(state): State<SharedState>, body: String) -> Response
     let response = match outcome {
         Ok(Ok(rs)) => succeeded(&id, &rs),
         Ok(Err(e)) => failed(&id, &e),
-        Err(_) => failed(
-            &id,
-            &SqlError {
-                error_code: "INTERNAL_ERROR",
-                message: "statement worker failed".into(),
-            },
-        ),
+        Err(_) => failed(&id, &SqlError { error_code: "INTERNAL_ERROR", message: "statement worker failed".into() }),
     };
     if answer_pending {
         state.statements.put(&id, response, 1);
-        return json_bytes(
-            StatusCode::OK,
-            json!({"statement_id": id, "status": {"state": "PENDING"}}).to_string(),
-        );
+        return json_bytes(StatusCode::OK, json!({"statement_id": id, "status": {"state": "PENDING"}}).to_string());
     }
     state.statements.put(&id, response.clone(), 0);
     json_bytes(StatusCode::OK, response.to_string())
@@ -228,11 +202,7 @@ fn failed(id: &str, e: &SqlError) -> Value {
 }
 
 fn unknown_statement(id: &str) -> Response {
-    databricks_error(
-        StatusCode::NOT_FOUND,
-        "NOT_FOUND",
-        &format!("Statement {id} not found."),
-    )
+    databricks_error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("Statement {id} not found."))
 }
 
 /// `GET /api/2.0/sql/statements/{id}`.
