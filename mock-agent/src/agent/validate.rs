@@ -185,6 +185,11 @@ fn py_str(s: &str) -> String {
     out
 }
 
+/// Python truthiness, for `a or b` on JSON values.
+pub fn truthy_json(v: &Value) -> bool {
+    super::request::truthy(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,9 +225,4 @@ mod tests {
         assert_eq!(truncate_repr(&"x".repeat(50)), "x".repeat(50));
         assert_eq!(truncate_repr(&"y".repeat(51)).len(), 52);
     }
-}
-
-/// Python truthiness, for `a or b` on JSON values.
-pub fn truthy_json(v: &Value) -> bool {
-    super::request::truthy(v)
 }
