@@ -21,7 +21,7 @@ use crate::state::SharedState;
 use crate::trace_id;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, post, MethodFilter, MethodRouter};
@@ -64,16 +64,14 @@ pub fn router(state: SharedState) -> Router {
 }
 
 /// A route that answers other methods as FastAPI does: 405 with `allow`.
+/// HEAD included: Starlette does not derive HEAD from GET routes (axum would).
 fn only(allowed: &'static str, route: MethodRouter<SharedState>) -> MethodRouter<SharedState> {
-    route.fallback(move |method: Method| async move {
+    let not_allowed = move || async move {
         let mut resp = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
         resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
-        if method == Method::HEAD {
-            // Starlette still announces the JSON body's length on HEAD.
-            *resp.body_mut() = axum::body::Body::empty();
-        }
         resp
-    })
+    };
+    route.head(not_allowed).fallback(not_allowed)
 }
 
 /// What the Databricks Apps front door does: no bearer → 401; a principal without CAN_USE →
