@@ -1,6 +1,7 @@
 //! `mock-agent serve` (mock Agent App + workspace) and `mock-agent appkit` (reference proxy).
 
 use clap::{Parser, Subcommand, ValueEnum};
+use mock_agent::agent::Scenario;
 use mock_agent::appkit::{Defect, ProxyConfig, ReferenceProxy};
 use mock_agent::trace_id::TracingTable;
 use mock_agent::{Listen, MockConfig, MockServers, TraceIdForm};
@@ -42,6 +43,35 @@ struct ServeArgs {
     /// `off` accepts requests without a bearer, like the bare MLflow agent server.
     #[arg(long, value_enum, default_value_t = AuthArg::On)]
     auth: AuthArg,
+    /// The whole start-up scenario as JSON (see README "Scenarios"); the flags below override it.
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Wire format: mlflow (as the MLflow agent server), responses-full (OpenAI Responses
+    /// events), chat (chat.completion.chunk).
+    #[arg(long)]
+    format: Option<String>,
+    /// untyped (accepts any JSON object) or responses (validates like a ResponsesAgent server).
+    #[arg(long)]
+    agent_type: Option<String>,
+    /// echo (app/agent_responses.py) or untyped-echo (app/agent_untyped.py).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Reproduce an AI Gateway guardrail: `output` (streaming requests get HTTP 400
+    /// {"error_code":"BAD_REQUEST","message":"Response blocked by output guardrail '<name>'."}
+    /// before any SSE byte; stream:false succeeds), `output-midstream` (an error frame after the
+    /// first deltas), `input` (requests containing --guardrail-keyword get
+    /// "Request blocked by input guardrail '<name>'."). The exact public error body is INFERRED
+    /// from Databricks' standard error shape and reported messages, not recorded.
+    #[arg(long, verbatim_doc_comment)]
+    guardrail: Option<String>,
+    #[arg(long, default_value = "hopcheck_guardrail")]
+    guardrail_name: String,
+    /// Keyword for `--guardrail input` (repeatable).
+    #[arg(long)]
+    guardrail_keyword: Vec<String>,
+    /// Chunk plan: per-event, coalesced, fixed:N, random:SEED:MAX, split-utf8, split-crlf.
+    #[arg(long)]
+    chunking: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -97,6 +127,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             TraceIdFormArg::Tr => TraceIdForm::Experiment,
         },
         agent_auth: matches!(args.auth, AuthArg::On),
+        scenario: scenario_from_args(&args)?,
         ..MockConfig::default()
     };
     let listen = Listen { agent: args.agent_listen, workspace: args.workspace_listen };
@@ -105,6 +136,43 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     shutdown_signal().await;
     mocks.shutdown().await;
     Ok(())
+}
+
+/// `--scenario` JSON with the convenience flags merged over it.
+fn scenario_from_args(args: &ServeArgs) -> anyhow::Result<Scenario> {
+    let base: Scenario = match &args.scenario {
+        Some(json) => serde_json::from_str(json).map_err(|e| anyhow::anyhow!("--scenario: {e}"))?,
+        None => Scenario::default(),
+    };
+    let mut patch = serde_json::Map::new();
+    for (key, value) in [("format", &args.format), ("agent_type", &args.agent_type), ("agent", &args.agent)] {
+        if let Some(v) = value {
+            patch.insert(key.into(), serde_json::json!(v));
+        }
+    }
+    if let Some(mode) = &args.guardrail {
+        patch.insert(
+            "guardrail".into(),
+            serde_json::json!({"mode": mode, "name": args.guardrail_name, "keywords": args.guardrail_keyword}),
+        );
+    }
+    if let Some(c) = &args.chunking {
+        patch.insert("chunking".into(), parse_chunking(c)?);
+    }
+    base.merged(&serde_json::Value::Object(patch).to_string()).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn parse_chunking(spec: &str) -> anyhow::Result<serde_json::Value> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let num = |s: &str| s.parse::<u64>().map_err(|_| anyhow::anyhow!("--chunking {spec:?}: {s:?} is not a number"));
+    Ok(match parts.as_slice() {
+        ["fixed", n] => serde_json::json!({"mode": "fixed", "size": num(n)?}),
+        ["random", seed, max] => serde_json::json!({"mode": "random", "seed": num(seed)?, "max": num(max)?}),
+        [mode] => serde_json::json!({"mode": mode}),
+        _ => anyhow::bail!(
+            "--chunking {spec:?}: expected per-event, coalesced, fixed:N, random:SEED:MAX, split-utf8 or split-crlf"
+        ),
+    })
 }
 
 async fn appkit(args: AppkitArgs) -> anyhow::Result<()> {

@@ -148,11 +148,20 @@ fn parse_capture(path: &Path) -> Capture {
     let resp_end = find(&raw[resp_start..], b"### RESPONSE BODY").map_or(raw.len(), |e| resp_start + e);
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let server = name.split('_').nth(1).unwrap().to_string();
-    Capture { name, server, method, path: path_and_query, headers, body, response: parse_response(&raw[resp_start..resp_end]) }
+    Capture {
+        name,
+        server,
+        method,
+        path: path_and_query,
+        headers,
+        body,
+        response: parse_response(&raw[resp_start..resp_end]),
+    }
 }
 
 async fn replay(addr: &str, c: &Capture) -> HttpResponse {
-    let mut req = format!("{} {} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n", c.method, c.path);
+    let mut req =
+        format!("{} {} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n", c.method, c.path);
     for (n, v) in &c.headers {
         req.push_str(&format!("{n}: {v}\r\n"));
     }
@@ -185,7 +194,9 @@ fn mask(bytes: &[u8]) -> Vec<u8> {
 
 async fn mock_for(server: &str) -> MockServers {
     let scenario = match server {
-        "responses" => Scenario { agent_type: AgentType::Responses, trace_ids: TraceIds::AsRecorded, ..Scenario::default() },
+        "responses" => {
+            Scenario { agent_type: AgentType::Responses, trace_ids: TraceIds::AsRecorded, ..Scenario::default() }
+        }
         _ => Scenario {
             agent: AgentKind::UntypedEcho,
             agent_type: AgentType::Untyped,
@@ -205,7 +216,9 @@ async fn every_recorded_request_replays_byte_for_byte() {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.ends_with(".txt") && (n.contains("_responses_") || n.contains("_untyped_")) && n.as_bytes()[0].is_ascii_digit()
+            n.ends_with(".txt")
+                && (n.contains("_responses_") || n.contains("_untyped_"))
+                && n.as_bytes()[0].is_ascii_digit()
         })
         .collect();
     files.sort();
@@ -233,7 +246,11 @@ async fn every_recorded_request_replays_byte_for_byte() {
         }
         // A HEAD response has no body on the wire, whatever content-length announces.
         let body_of = |r: &HttpResponse| -> Vec<Vec<u8>> {
-            if c.method == "HEAD" { vec![] } else { r.chunks.iter().map(|c| mask(c)).collect() }
+            if c.method == "HEAD" {
+                vec![]
+            } else {
+                r.chunks.iter().map(|c| mask(c)).collect()
+            }
         };
         let (got_chunks, want_chunks) = (body_of(&got), body_of(want));
         if got_chunks != want_chunks {
