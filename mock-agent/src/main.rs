@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the mock Agent App and workspace emulator; prints their URLs as one JSON line.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the reference AppKit proxy (POST /api/chat) from the AppKit environment variables
     /// AGENT_APP_URL, DATABRICKS_HOST, DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET,
     /// DATABRICKS_APP_PORT (or PORT).
@@ -107,7 +107,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Appkit(args) => appkit(args).await,
     };
     match result {
