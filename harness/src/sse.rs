@@ -72,7 +72,9 @@ pub fn read_sse(body: &str) -> ChatTranscript {
         if let Some(delta) = text_delta(&v) {
             t.text.push_str(delta);
         }
-        if let Some(id) = v.get("trace_id").and_then(Value::as_str) {
+        // MLflow's server frame, or the Responses API's final response object.
+        let trace = v.get("trace_id").or_else(|| v.pointer("/response/metadata/trace_id"));
+        if let Some(id) = trace.and_then(Value::as_str) {
             t.trace_id = Some(id.to_string());
         }
         if let Some(e) = v.get("error") {

@@ -20,9 +20,11 @@ pub mod pyjson;
 mod server;
 pub mod state;
 pub mod trace_id;
+pub mod verify;
 pub mod warehouse;
 pub mod workspace;
 
 pub use config::{MockConfig, ServicePrincipal, TraceIdForm};
 pub use journal::{Journal, JournalEntry, JournalFilter};
 pub use server::{Listen, MockServers};
+pub use verify::{Expectation, VerifyError};

@@ -74,6 +74,11 @@ impl MockServers {
         &self.state.journal
     }
 
+    /// Checks that the expected requests arrived; the error lists what did, near misses named.
+    pub fn verify(&self, expectation: &crate::verify::Expectation) -> Result<(), crate::verify::VerifyError> {
+        expectation.verify(&self.state.journal)
+    }
+
     /// Tells the Apps API where the AppKit app under test answers.
     pub fn set_appkit_url(&self, url: &str) {
         *self.state.appkit_url.lock().expect("appkit url lock") = Some(url.to_string());

@@ -299,3 +299,34 @@ async fn apps_api_reports_the_real_field_names() {
     assert_eq!(me.headers()["x-databricks-org-id"], MockConfig::default().workspace_id.as_str());
     assert_eq!(me.json::<Value>().await.unwrap()["userName"], SP_ID);
 }
+
+#[tokio::test]
+async fn verification_explains_near_misses() {
+    use mock_agent::Expectation;
+    let m = start().await;
+    let sp = token(&m, SP_ID, SP_SECRET).await;
+    for path in ["/invocations/invocations", "//invocations"] {
+        let _ = client().post(format!("{}{path}", m.agent_url())).bearer_auth(&sp).body("{}").send().await.unwrap();
+    }
+    let err = m.verify(&Expectation::invocations().header("authorization", &format!("Bearer {sp}"))).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("expected POST /invocations on the agent"), "{text}");
+    assert!(text.contains("0 matched"), "{text}");
+    assert!(text.contains("appended twice") && text.contains("trailing slash was not removed"), "{text}");
+    assert!(!text.contains(&sp), "secrets stay fingerprinted: {text}");
+    let _ = client()
+        .post(format!("{}/invocations", m.agent_url()))
+        .bearer_auth(&sp)
+        .header("x-app-user-email", "bob@example.com")
+        .body(r#"{"input":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    m.verify(&Expectation::invocations().header("authorization", &format!("Bearer {sp}")).times(1)).unwrap();
+    let wrong = m.verify(&Expectation::invocations().header("x-app-user-email", "alice@example.com")).unwrap_err();
+    assert!(
+        wrong.to_string().contains("x-app-user-email is \"bob@example.com\", expected \"alice@example.com\""),
+        "{wrong}"
+    );
+    m.verify(&Expectation::invocations().header_absent("x-forwarded-access-token").body_contains("input")).unwrap();
+}

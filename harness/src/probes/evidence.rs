@@ -4,6 +4,7 @@
 use super::context::{ProbeContext, TestUser};
 use super::Finding;
 use mock_agent::fingerprint::fingerprint;
+use mock_agent::verify::path_near_miss;
 use mock_agent::JournalEntry;
 use serde_json::Value;
 
@@ -72,23 +73,16 @@ fn check_path(e: &JournalEntry) -> Result<(), Finding> {
             format!("the proxy called {} {} on the agent; the contract is POST /invocations", e.method, e.raw_path),
         ));
     }
-    let path = e.path();
-    if path == "/invocations" {
+    if e.path() == "/invocations" {
         return Ok(());
     }
-    let why = if path.ends_with("/invocations/invocations") {
-        "the /invocations suffix was appended twice (AGENT_APP_URL already ended in /invocations, or the path was joined twice)"
-    } else if path.starts_with("//") {
-        "AGENT_APP_URL's trailing slash was not removed before appending /invocations"
-    } else {
-        "the contract is POST <AGENT_APP_URL without trailing slash>/invocations"
-    };
     Err(Finding::new(
         "upstream_wrong_path",
         format!(
-            "the proxy called POST {} on the agent (answered {}): {why}",
+            "the proxy called POST {} on the agent (answered {}): {}",
             e.raw_path,
-            e.status.map_or("?".into(), |s| s.to_string())
+            e.status.map_or("?".into(), |s| s.to_string()),
+            path_near_miss("/invocations", e.path())
         ),
     ))
 }
