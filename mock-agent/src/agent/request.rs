@@ -22,6 +22,8 @@ pub struct AgentRequest {
 
 pub fn parse(bytes: &[u8]) -> Result<AgentRequest, RequestError> {
     let text = std::str::from_utf8(bytes).map_err(|_| RequestError::InternalServerError)?;
+    // json.loads on bytes detects a UTF-8 BOM and decodes past it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value =
         serde_json::from_str(text).map_err(|e| RequestError::InvalidJson(python_json_error(text, &e)))?;
     let Value::Object(mut body) = value else {
