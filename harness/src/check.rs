@@ -65,6 +65,8 @@ pub struct CheckReport {
     pub proxy: String,
     pub proxy_url: String,
     pub outcomes: Vec<ProbeOutcome>,
+    /// The proxy command's last output lines (redacted), kept when a probe failed.
+    pub proxy_output: Vec<String>,
 }
 
 /// A run that could not probe at all (exit code 2).
@@ -87,6 +89,13 @@ fn random_hex(n: usize) -> String {
 
 pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport, SetupError> {
     redactor.add(&opts.sp_client_secret);
+    // The secret travels base64-encoded in a Basic header too.
+    use base64::Engine;
+    let basic = format!("{}:{}", opts.sp_client_id, opts.sp_client_secret);
+    redactor.add(&base64::engine::general_purpose::STANDARD.encode(basic));
+    if let ProxyTarget::Url(url) = &opts.target {
+        validate_proxy_url(url)?;
+    }
     let mut config = MockConfig {
         tracing_table: opts.tracing_table.clone(),
         trace_id_form: opts.trace_id_form,
@@ -184,12 +193,27 @@ pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport
         run_id,
     };
     let outcomes = probes::run_all(&ctx).await;
+    let mut proxy_output = Vec::new();
     if let Some(p) = process {
+        if outcomes.iter().any(|o| o.verdict == probes::Verdict::Fail) {
+            proxy_output = p.last_output();
+        }
         p.stop().await;
     }
     drop(reference);
     mocks.shutdown().await;
-    Ok(CheckReport { proxy: proxy_desc, proxy_url, outcomes })
+    Ok(CheckReport { proxy: proxy_desc, proxy_url, outcomes, proxy_output })
+}
+
+fn validate_proxy_url(url: &str) -> Result<(), SetupError> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => Ok(()),
+        Ok(u) => Err(SetupError::new(format!(
+            "--proxy-url {url:?} must be an http(s) URL with a host (got scheme {:?})",
+            u.scheme()
+        ))),
+        Err(e) => Err(SetupError::new(format!("--proxy-url {url:?} is not a URL: {e}"))),
+    }
 }
 
 async fn wait_for_url(url: &str, timeout: Duration) -> Result<(), SetupError> {

@@ -32,6 +32,41 @@ impl Exchange {
     }
 }
 
+/// Why an exchange produced no response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HttpErrorKind {
+    /// Nothing accepted the connection.
+    Connect,
+    /// Connected, but no complete response in time (hung, or a stream that never ends).
+    Timeout,
+    /// An answer that is not HTTP, or a connection dropped mid-response.
+    Protocol,
+    /// The request could not even be built.
+    Request,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpError {
+    pub kind: HttpErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<HttpError> for String {
+    fn from(e: HttpError) -> String {
+        e.message
+    }
+}
+
+fn err(kind: HttpErrorKind, message: String) -> HttpError {
+    HttpError { kind, message }
+}
+
 /// A client that never uses a proxy (CI proxy variables must not capture loopback traffic).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -49,12 +84,14 @@ pub async fn post(
     headers: &[(&str, String)],
     body: String,
     timeout: Duration,
-) -> Result<Exchange, String> {
+) -> Result<Exchange, HttpError> {
     let mut map = HeaderMap::new();
     map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("bad header name {name}: {e}"))?;
-        let value = HeaderValue::from_str(value).map_err(|_| format!("bad value for header {name}"))?;
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| err(HttpErrorKind::Request, format!("bad header name {name}: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| err(HttpErrorKind::Request, format!("bad value for header {name}")))?;
         map.insert(name, value);
     }
     let request = client.post(url).headers(map).body(body);
@@ -62,14 +99,15 @@ pub async fn post(
 }
 
 /// Sends a prepared request and reads the response within `timeout`.
-pub async fn send(request: reqwest::RequestBuilder, url: &str, timeout: Duration) -> Result<Exchange, String> {
+pub async fn send(request: reqwest::RequestBuilder, url: &str, timeout: Duration) -> Result<Exchange, HttpError> {
     let started = Instant::now();
     let work = async {
         let resp = request.send().await.map_err(|e| describe(&e, url))?;
         let status = resp.status().as_u16();
         let content_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let (bytes, truncated) =
-            read_bounded(resp).await.map_err(|e| format!("reading the response from {url} failed: {e}"))?;
+        let (bytes, truncated) = read_bounded(resp)
+            .await
+            .map_err(|e| err(HttpErrorKind::Protocol, format!("reading the response from {url} failed: {e}")))?;
         Ok(Exchange {
             status,
             content_type,
@@ -80,9 +118,13 @@ pub async fn send(request: reqwest::RequestBuilder, url: &str, timeout: Duration
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(result) => result,
-        Err(_) => {
-            Err(format!("no complete response from {url} within {}s (hung or never-ending stream)", timeout.as_secs()))
-        }
+        Err(_) => Err(err(
+            HttpErrorKind::Timeout,
+            format!(
+                "no complete response from {url} within {}s (hung, or a stream that never ends)",
+                timeout.as_secs()
+            ),
+        )),
     }
 }
 
@@ -99,14 +141,14 @@ async fn read_bounded(mut resp: reqwest::Response) -> Result<(Vec<u8>, bool), St
     Ok((out, false))
 }
 
-fn describe(e: &reqwest::Error, url: &str) -> String {
+fn describe(e: &reqwest::Error, url: &str) -> HttpError {
     let inner = e.without_url_ref();
     if e.is_connect() {
-        format!("cannot connect to {url}: {inner}")
+        err(HttpErrorKind::Connect, format!("cannot connect to {url}: {inner}"))
     } else if e.is_timeout() {
-        format!("request to {url} timed out")
+        err(HttpErrorKind::Timeout, format!("request to {url} timed out"))
     } else {
-        format!("request to {url} failed: {inner}")
+        err(HttpErrorKind::Protocol, format!("request to {url} failed: {inner}"))
     }
 }
 

@@ -109,6 +109,13 @@ async fn check_command(args: CheckArgs, redactor: &Redactor) -> ExitCode {
             return ExitCode::from(EXIT_SETUP);
         }
     };
+    if let Some(path) = &args.junit {
+        // Fail before probing, not after, when the report cannot be written.
+        if let Err(e) = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path) {
+            eprintln!("hopcheck: cannot write the JUnit report {}: {e}", path.display());
+            return ExitCode::from(EXIT_SETUP);
+        }
+    }
     let reproduce = redactor.redact(&reproduce_command());
     let report = match check::run(&opts, redactor).await {
         Ok(r) => r,

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// How many of the proxy's last output lines are kept for error messages.
@@ -56,10 +56,10 @@ impl ProxyProcess {
         let pgid = child.id().map(|id| id as i32);
         let output = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(keep_lines(out, output.clone(), redactor.clone()));
+            tokio::spawn(keep_lines(out, "out", output.clone(), redactor.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(keep_lines(err, output.clone(), redactor.clone()));
+            tokio::spawn(keep_lines(err, "err", output.clone(), redactor.clone()));
         }
         let mut proc = Self { child, pgid, output, port, command: command.to_string() };
         proc.wait_until_listening(ready_timeout).await?;
@@ -128,10 +128,20 @@ impl Drop for ProxyProcess {
     }
 }
 
-async fn keep_lines(stream: impl AsyncRead + Unpin, into: Arc<Mutex<VecDeque<String>>>, redactor: Redactor) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let line: String = line.chars().take(500).collect();
+/// Keeps the last lines of one output stream; a line longer than 4 KiB is cut there, so a
+/// proxy printing without newlines cannot grow memory.
+async fn keep_lines(stream: impl AsyncRead + Unpin, tag: &str, into: Arc<Mutex<VecDeque<String>>>, redactor: Redactor) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut raw = Vec::new();
+        let mut limited = (&mut reader).take(4096);
+        match limited.read_until(b'\n', &mut raw).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&raw);
+        let line: String = text.trim_end_matches(['\n', '\r']).chars().take(500).collect();
+        let line = format!("{tag}| {line}");
         let mut buf = into.lock().expect("output lock");
         if buf.len() == KEPT_LINES {
             buf.pop_front();

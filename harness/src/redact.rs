@@ -35,7 +35,7 @@ impl Redactor {
                 out = out.replace(secret.as_str(), &format!("[redacted {}]", fingerprint(secret)));
             }
         }
-        redact_bearer_values(&out)
+        redact_access_token_values(&redact_issued_tokens(&redact_bearer_values(&out)))
     }
 }
 
@@ -58,6 +58,57 @@ fn redact_bearer_values(text: &str) -> String {
             out.push_str(credential);
         }
         rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Tokens the embedded workspace issues (`mock-oauth-<hex>`): a proxy may echo them before
+/// hopcheck has seen them.
+fn redact_issued_tokens(text: &str) -> String {
+    const PREFIX: &str = "mock-oauth-";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(PREFIX) {
+        let after = &rest[pos + PREFIX.len()..];
+        let hex_len = after.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(after.len());
+        out.push_str(&rest[..pos]);
+        let token = &rest[pos..pos + PREFIX.len() + hex_len];
+        out.push_str(&format!("[redacted {}]", fingerprint(token)));
+        rest = &rest[pos + PREFIX.len() + hex_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The value of any JSON `"access_token": "…"` (an OAuth response echoed by a proxy).
+fn redact_access_token_values(text: &str) -> String {
+    const KEY: &str = "\"access_token\"";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(KEY) {
+        let after_key = &rest[pos + KEY.len()..];
+        let colon = after_key.len() - after_key.trim_start().len();
+        let Some(value) = after_key.trim_start().strip_prefix(':') else {
+            out.push_str(&rest[..pos + KEY.len()]);
+            rest = after_key;
+            continue;
+        };
+        let ws = value.len() - value.trim_start().len();
+        let Some(body) = value.trim_start().strip_prefix('"') else {
+            out.push_str(&rest[..pos + KEY.len()]);
+            rest = after_key;
+            continue;
+        };
+        let end = body.find('"').unwrap_or(body.len());
+        let secret = &body[..end];
+        out.push_str(&rest[..pos + KEY.len() + colon + 1 + ws + 1]);
+        if secret.starts_with("[redacted") {
+            out.push_str(secret);
+        } else {
+            out.push_str(&format!("[redacted {}]", fingerprint(secret)));
+        }
+        rest = &body[end..];
     }
     out.push_str(rest);
     out
@@ -89,5 +140,15 @@ mod tests {
         assert_eq!(r.redact("bearer"), "bearer");
         assert_eq!(r.redact("the SP bearer (HTTP 200)"), "the SP bearer (HTTP 200)");
         assert_eq!(r.redact("Bearer fp:0123456789ab"), "Bearer fp:0123456789ab");
+    }
+
+    #[test]
+    fn issued_tokens_and_access_token_values_are_redacted_unseen() {
+        let r = Redactor::new();
+        let out =
+            r.redact(r#"| {"access_token":"eyJhbGciOi.x.y","token":"mock-oauth-50e548f8b7", "access_token" : "z"}"#);
+        assert!(!out.contains("eyJhbGciOi") && !out.contains("50e548f8b7") && !out.contains("\"z\""), "{out}");
+        assert!(out.contains(r#""access_token":"[redacted fp:"#), "{out}");
+        assert_eq!(r.redact(r#"{"access_token": 5}"#), r#"{"access_token": 5}"#);
     }
 }

@@ -133,8 +133,20 @@ fn proxy_that_answers_garbage_fails_the_probes_in_bounded_time() {
     let r = hopcheck(&["check", "--request-timeout", "5", "--proxy-cmd", &cmd], Duration::from_secs(40));
     assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
     let p2 = r.stdout.lines().find(|l| l.starts_with("appkit_sp_only")).unwrap();
-    assert!(p2.contains("FAIL") && p2.contains("proxy_unreachable"), "{}", r.stdout);
+    assert!(p2.contains("FAIL") && p2.contains("proxy_protocol_error"), "{}", r.stdout);
     assert!(r.stdout.contains("trace_assessment_api_contract_missing: no_trace_id"), "{}", r.stdout);
+    assert!(r.stdout.contains("probe 3 (appkit_with_obo) failed with proxy_protocol_error"), "{}", r.stdout);
+}
+
+#[test]
+fn proxy_that_accepts_but_never_answers_times_out() {
+    let script = "import os,socket,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',int(os.environ['PORT'])));s.listen(16)\nheld=[]\nwhile True:\n  held.append(s.accept()[0])\n";
+    let cmd = format!("exec python3 -c \"{}\"", script.replace('"', "\\\""));
+    let r = hopcheck(&["check", "--request-timeout", "1", "--proxy-cmd", &cmd], Duration::from_secs(30));
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    let p2 = r.stdout.lines().find(|l| l.starts_with("appkit_sp_only")).unwrap();
+    assert!(p2.contains("proxy_timeout"), "{}", r.stdout);
+    assert!(r.took < Duration::from_secs(10), "took {:?}", r.took);
 }
 
 #[test]
@@ -190,4 +202,25 @@ fn tempdir() -> PathBuf {
 
 fn rand_suffix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+#[test]
+fn secrets_a_proxy_prints_are_redacted() {
+    // Prints the client secret, its Basic encoding and a freshly issued OAuth response, then dies.
+    let script = "import base64,os,urllib.request\nid,sec=os.environ['DATABRICKS_CLIENT_ID'],os.environ['DATABRICKS_CLIENT_SECRET']\nprint('secret', sec)\nprint('basic', base64.b64encode((id+':'+sec).encode()).decode())\nreq=urllib.request.Request(os.environ['DATABRICKS_HOST']+'/oidc/v1/token',data=b'grant_type=client_credentials',headers={'Authorization':'Basic '+base64.b64encode((id+':'+sec).encode()).decode()})\nprint(urllib.request.urlopen(req).read().decode(), flush=True)\nraise SystemExit(3)\n";
+    let cmd = format!("exec python3 -c \"{}\"", script.replace('"', "\\\""));
+    let r = hopcheck(&["check", "--proxy-cmd", &cmd], Duration::from_secs(20));
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("out| secret [redacted fp:"), "{all}");
+    assert!(all.contains("\"access_token\":\"[redacted fp:"), "{all}");
+    assert!(!all.contains(mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_SECRET), "{all}");
+    assert!(!all.contains("mock-oauth-"), "{all}");
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_ID,
+        mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_SECRET
+    ));
+    assert!(!all.contains(&basic), "{all}");
 }

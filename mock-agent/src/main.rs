@@ -90,7 +90,8 @@ enum AuthArg {
 
 #[derive(clap::Args)]
 struct AppkitArgs {
-    /// Break exactly one rule of the contract.
+    /// Break exactly one rule of the contract: no-user-email, strip-authorization,
+    /// drop-obo-token, messages-only, double-invocations, cached-user-token.
     #[arg(long, value_parser = parse_defect)]
     defect: Option<Defect>,
 }

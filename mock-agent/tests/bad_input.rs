@@ -18,7 +18,9 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let mocks = rt.block_on(async {
-            MockServers::start(MockConfig { agent_auth: false, ..MockConfig::default() }, Listen::default()).await.unwrap()
+            MockServers::start(MockConfig { agent_auth: false, ..MockConfig::default() }, Listen::default())
+                .await
+                .unwrap()
         });
         let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
         Fixture { url: format!("{}/invocations", mocks.agent_url()), rt, client, _mocks: mocks }
@@ -41,12 +43,15 @@ fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 0..512),
         "\\PC{0,200}".prop_map(String::into_bytes),
         // Near-JSON: valid documents with a random cut or splice.
-        (any::<u16>(), prop::sample::select(vec![
-            r#"{"input":[{"role":"user","content":"hi"}],"stream":true}"#,
-            r#"{"messages":[{"role":"user","content":"é✓"}]}"#,
-            r#"[1,2,{"a":null}]"#,
-            r#"{"input":"x","stream":"false","custom_inputs":{"k":[1,2.5e3,true]}}"#,
-        ]))
+        (
+            any::<u16>(),
+            prop::sample::select(vec![
+                r#"{"input":[{"role":"user","content":"hi"}],"stream":true}"#,
+                r#"{"messages":[{"role":"user","content":"é✓"}]}"#,
+                r#"[1,2,{"a":null}]"#,
+                r#"{"input":"x","stream":"false","custom_inputs":{"k":[1,2.5e3,true]}}"#,
+            ])
+        )
             .prop_map(|(cut, doc)| doc.as_bytes()[..(cut as usize % (doc.len() + 1))].to_vec()),
     ]
 }
@@ -54,7 +59,13 @@ fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
 fn header_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
     proptest::collection::vec(
         (
-            prop::sample::select(vec!["content-type", "x-mlflow-return-trace-id", "x-app-user-email", "x-forwarded-access-token", "x-custom"]),
+            prop::sample::select(vec![
+                "content-type",
+                "x-mlflow-return-trace-id",
+                "x-app-user-email",
+                "x-forwarded-access-token",
+                "x-custom",
+            ]),
             "[ -~]{0,40}",
         )
             .prop_map(|(n, v)| (n.to_string(), v)),

@@ -390,3 +390,15 @@ async fn control_api_sets_resets_and_rejects_scenarios() {
     let j: Value = c.get(url("journal")).send().await.unwrap().json().await.unwrap();
     assert_eq!(j["entries"].as_array().unwrap().len(), 1, "reset cleared the journal; one request since");
 }
+
+#[tokio::test]
+async fn the_obo_token_is_echoed_only_as_a_fingerprint_unless_asked() {
+    let m = start().await;
+    let token = ("x-forwarded-access-token", "user-secret-token-123".to_string());
+    let default = post_with(&m, &[token.clone()], input("hi", false)).await;
+    assert!(!default.text().contains("user-secret-token-123"), "{}", default.text());
+    assert!(default.text().contains("\"x-forwarded-access-token\":\"fp:"), "{}", default.text());
+    let recorded =
+        post_with(&m, &[token, ("x-mock-scenario", r#"{"echo_secrets": true}"#.into())], input("hi", false)).await;
+    assert!(recorded.text().contains("user-secret-token-123"));
+}

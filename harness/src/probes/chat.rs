@@ -3,7 +3,7 @@
 use super::context::{ProbeContext, TestUser};
 use super::evidence::{self, Expected};
 use super::Finding;
-use crate::http::{self, Exchange};
+use crate::http::{self, Exchange, HttpErrorKind};
 use crate::sse::{self, ChatTranscript};
 use serde_json::{json, Value};
 
@@ -70,7 +70,12 @@ async fn exchange_and_check(
         }
         Err(e) => {
             evidence_out.push(format!("POST /api/chat as {who} -> {e}"));
-            return Err(Finding::new("proxy_unreachable", format!("POST {url} failed: {e}")));
+            let reason = match e.kind {
+                HttpErrorKind::Connect => "proxy_unreachable",
+                HttpErrorKind::Timeout => "proxy_timeout",
+                HttpErrorKind::Protocol | HttpErrorKind::Request => "proxy_protocol_error",
+            };
+            return Err(Finding::new(reason, format!("POST {url}: {e}")));
         }
     };
     if exchange.status == 400 && exchange.body.contains("invalid_body_shape") {
@@ -91,6 +96,14 @@ async fn exchange_and_check(
 
 /// What the browser's dual extractor shows for this response, or why it shows nothing.
 fn read_browser_view(ex: &Exchange, message: &str, stream_requested: bool) -> Result<ChatTranscript, Finding> {
+    let not_streamed = |what: &str| {
+        Finding::new(
+            "stream_not_requested",
+            format!(
+                "the proxy did not ask the agent to stream (no truthy \"stream\" in the upstream body), so the agent answered unary JSON and /api/chat {what}: the browser's SSE reader shows a blank chat. Send {{\"stream\": true}} upstream."
+            ),
+        )
+    };
     if ex.status != 200 {
         let reason = format!("proxy_http_{}", ex.status);
         let hint = match ex.status {
@@ -106,22 +119,23 @@ fn read_browser_view(ex: &Exchange, message: &str, stream_requested: bool) -> Re
         ));
     }
     if !ex.is_sse() {
-        let unary = serde_json::from_str::<Value>(&ex.body).ok().map(|v| sse::read_unary(&v));
-        let detail = match (stream_requested, unary) {
-            (false, Some(u)) if !u.text.is_empty() => format!(
-                "the proxy did not ask the agent to stream (no truthy \"stream\" in the upstream body), so the agent answered unary JSON and /api/chat returned it as {}: an SSE reader finds no data: frames and shows a blank chat (the text was {:?})",
-                ex.content_type.as_deref().unwrap_or("no content-type"),
-                u.text
-            ),
-            _ => format!(
-                "/api/chat answered content-type {} instead of text/event-stream: {}",
-                ex.content_type.as_deref().unwrap_or("(none)"),
-                ex.body_excerpt(200)
-            ),
-        };
+        if !stream_requested {
+            return Err(not_streamed(&format!(
+                "returned it as {}",
+                ex.content_type.as_deref().unwrap_or("(no content-type)")
+            )));
+        }
+        let detail = format!(
+            "/api/chat answered content-type {} instead of text/event-stream: {}",
+            ex.content_type.as_deref().unwrap_or("(none)"),
+            ex.body_excerpt(200)
+        );
         return Err(Finding::new("not_sse", detail));
     }
     let t = sse::read_sse(&ex.body);
+    if !stream_requested && t.text.is_empty() {
+        return Err(not_streamed("relabelled it text/event-stream"));
+    }
     if let Some(err) = t.errors.first() {
         return Err(Finding::new("agent_error_frame", format!("the stream carried an error frame: {err}")));
     }

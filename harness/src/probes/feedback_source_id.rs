@@ -2,7 +2,7 @@
 //! warehouse after converting the client trace id to the bare id, names the user — not the
 //! AppKit service principal. Missing evidence is a FAIL, never a pass or a skip.
 
-use super::{Finding, ProbeContext, ProbeResult};
+use super::{Finding, ProbeContext, ProbeOutcome, ProbeResult, Verdict};
 use crate::workspace_client::{self, QueryOutcome, SqlTarget};
 use mock_agent::trace_id;
 use std::time::{Duration, Instant};
@@ -14,7 +14,12 @@ fn missing(sub: &str, detail: impl Into<String>) -> Finding {
     Finding::new(format!("{CONTRACT_MISSING}: {sub}"), detail)
 }
 
-pub async fn run(ctx: &ProbeContext, trace: Option<&str>, evidence: &mut Vec<String>) -> ProbeResult {
+pub async fn run(
+    ctx: &ProbeContext,
+    trace: Option<&str>,
+    p3: &ProbeOutcome,
+    evidence: &mut Vec<String>,
+) -> ProbeResult {
     let expected = ctx.expected_email.as_deref().ok_or_else(|| {
         missing(
             "expected_user_email_unset",
@@ -30,12 +35,7 @@ pub async fn run(ctx: &ProbeContext, trace: Option<&str>, evidence: &mut Vec<Str
     let table = ctx.tracing_table.as_ref().ok_or_else(|| {
         missing("tracing_table_unset", "MLFLOW_TRACING_TABLE (<catalog>.<schema>.<prefix>) is not set")
     })?;
-    let client_id = trace.ok_or_else(|| {
-        missing(
-            "no_trace_id",
-            "probe 3's /api/chat response carried no trace id (no data: {\"trace_id\": …} frame, no metadata.trace_id). The MLflow agent server returns one only when the request has x-mlflow-return-trace-id: true — the proxy must forward that header (the seed's Pattern A/B names no working mechanism)",
-        )
-    })?;
+    let client_id = trace.ok_or_else(|| missing("no_trace_id", why_no_trace(ctx, p3)))?;
     let parsed = trace_id::parse(client_id).map_err(|e| missing("malformed_trace_id", e.to_string()))?;
     if let Some(location) = &parsed.location {
         if *location != table.to_string() {
@@ -99,4 +99,25 @@ pub async fn run(ctx: &ProbeContext, trace: Option<&str>, evidence: &mut Vec<Str
         }
     }
     Ok(format!("user_feedback for {client_id} has source_id {expected} (read back through the SQL warehouse)"))
+}
+
+/// Why probe 3 produced no trace id, from what the agent received.
+fn why_no_trace(ctx: &ProbeContext, p3: &ProbeOutcome) -> String {
+    let message = ctx.message("appkit_with_obo", &ctx.users[0].email);
+    let upstream: Vec<_> =
+        ctx.mock.journal.entries().into_iter().filter(|e| e.listener == "agent" && e.body.contains(&message)).collect();
+    let header_forwarded =
+        upstream.iter().any(|e| e.header("x-mlflow-return-trace-id").is_some_and(|v| v.eq_ignore_ascii_case("true")));
+    let agent_answered = upstream.iter().any(|e| e.status == Some(200));
+    if p3.verdict == Verdict::Fail && !agent_answered {
+        return format!(
+            "probe 3 (appkit_with_obo) failed with {} before the agent answered, so there is no trace whose feedback could be read — fix that first",
+            p3.reason
+        );
+    }
+    if header_forwarded {
+        "the agent was asked for the trace id (x-mlflow-return-trace-id: true reached it and it answered 200) but the /api/chat response carried none: the proxy dropped the data: {\"trace_id\": …} frame (or metadata.trace_id)".to_string()
+    } else {
+        "the /api/chat response carried no trace id: the MLflow agent server returns one only when the request has x-mlflow-return-trace-id: true, and the proxy did not forward that header from the browser request (the design document's \"Pattern A/B\" names no other working mechanism)".to_string()
+    }
 }

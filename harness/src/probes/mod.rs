@@ -111,7 +111,8 @@ pub async fn run_all(ctx: &ProbeContext) -> Vec<ProbeOutcome> {
     outcomes.push(finish(ProbeId::AppkitWithObo, r, std::mem::take(&mut evidence), started.elapsed(), ctx));
 
     let started = Instant::now();
-    let r = feedback_source_id::run(ctx, trace_id.as_deref(), &mut evidence).await;
+    let p3 = outcomes.last().expect("probe 3 ran").clone();
+    let r = feedback_source_id::run(ctx, trace_id.as_deref(), &p3, &mut evidence).await;
     outcomes.push(finish(ProbeId::FeedbackSourceId, r, evidence, started.elapsed(), ctx));
     outcomes
 }

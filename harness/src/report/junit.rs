@@ -14,12 +14,18 @@ pub fn write_junit(report: &CheckReport, reproduce: &str, path: &std::path::Path
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(format!("{}: {}", o.reason, o.detail));
                 s.set_type(o.reason.clone());
-                s.set_description(format!("{}\nreproduce: {reproduce}", o.evidence.join("\n")));
+                s.set_description(format!(
+                    "proxy: {} ({})\n{}\nreproduce: {reproduce}",
+                    report.proxy,
+                    report.proxy_url,
+                    o.evidence.join("\n")
+                ));
                 s
             }
         };
         let mut case = TestCase::new(o.probe.name(), status);
-        case.set_classname(format!("hopcheck.{}", report.proxy_url));
+        // Stable identity across runs (the proxy's port changes every time).
+        case.set_classname("hopcheck.check");
         case.set_time(Duration::from_millis(o.duration_ms as u64));
         suite.add_test_case(case);
     }

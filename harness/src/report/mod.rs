@@ -26,6 +26,7 @@ pub fn render_json(report: &CheckReport, reproduce: &str) -> String {
         "passed": passed,
         "failed": failed,
         "probes": report.outcomes,
+        "proxy_output": report.proxy_output,
         "reproduce": reproduce,
     });
     serde_json::to_string_pretty(&v).expect("a JSON value always serialises")

@@ -19,6 +19,13 @@ pub fn render_table(report: &CheckReport, reproduce: &str, verbose: bool) -> Str
             }
         }
     }
+    if !report.proxy_output.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "last output of the proxy command:");
+        for line in &report.proxy_output {
+            let _ = writeln!(out, "  | {line}");
+        }
+    }
     let (passed, failed) = counts(report);
     let _ = writeln!(out);
     let status = if failed == 0 { "PASS" } else { "FAIL" };

@@ -33,11 +33,13 @@ pub fn last_user_text(body: &Map<String, Value>) -> String {
     String::new()
 }
 
-pub fn headers_seen(headers: &HeaderMap) -> Value {
+/// The echoed headers; secrets as fingerprints unless `echo_secrets` (the recording's way).
+pub fn headers_seen(headers: &HeaderMap, echo_secrets: bool) -> Value {
     let mut seen = Map::new();
     for name in ECHOED_HEADERS {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
-            seen.insert(name.to_string(), json!(v));
+            let shown = if echo_secrets { v.to_string() } else { crate::fingerprint::redact_header(name, v) };
+            seen.insert(name.to_string(), json!(shown));
         }
     }
     Value::Object(seen)

@@ -255,7 +255,7 @@ async fn invocations(
         agent: scenario.agent,
         text: text.clone(),
         pieces: vec!["You ".into(), "said: ".into(), last],
-        headers_seen: echo::headers_seen(&headers),
+        headers_seen: echo::headers_seen(&headers, scenario.echo_secrets),
         custom_inputs: req.body.get("custom_inputs").cloned(),
         fail_after,
         validated,

@@ -23,6 +23,9 @@ pub struct Scenario {
     pub chunking: Chunking,
     pub timing: Timing,
     pub fault: Option<Fault>,
+    /// Echo `x-forwarded-access-token` in `custom_outputs.headers_seen` in clear, as the recorded
+    /// reference agent does. Off by default: the token would travel back to the browser.
+    pub echo_secrets: bool,
 }
 
 /// The agent function behind `/invocations`.
