@@ -395,7 +395,7 @@ async fn control_api_sets_resets_and_rejects_scenarios() {
 async fn the_obo_token_is_echoed_only_as_a_fingerprint_unless_asked() {
     let m = start().await;
     let token = ("x-forwarded-access-token", "user-secret-token-123".to_string());
-    let default = post_with(&m, &[token.clone()], input("hi", false)).await;
+    let default = post_with(&m, std::slice::from_ref(&token), input("hi", false)).await;
     assert!(!default.text().contains("user-secret-token-123"), "{}", default.text());
     assert!(default.text().contains("\"x-forwarded-access-token\":\"fp:"), "{}", default.text());
     let recorded =
