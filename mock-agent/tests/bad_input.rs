@@ -22,7 +22,13 @@ fn fixture() -> &'static Fixture {
                 .await
                 .unwrap()
         });
-        let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+        // No pooling: the oversized-body test makes the server close its connection.
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
         Fixture { url: format!("{}/invocations", mocks.agent_url()), rt, client, _mocks: mocks }
     })
 }
