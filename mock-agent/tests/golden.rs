@@ -194,9 +194,13 @@ fn mask(bytes: &[u8]) -> Vec<u8> {
 
 async fn mock_for(server: &str) -> MockServers {
     let scenario = match server {
-        "responses" => {
-            Scenario { agent_type: AgentType::Responses, trace_ids: TraceIds::AsRecorded, ..Scenario::default() }
-        }
+        // The recorded agent echoes the OBO token in clear.
+        "responses" => Scenario {
+            agent_type: AgentType::Responses,
+            trace_ids: TraceIds::AsRecorded,
+            echo_secrets: true,
+            ..Scenario::default()
+        },
         _ => Scenario {
             agent: AgentKind::UntypedEcho,
             agent_type: AgentType::Untyped,
