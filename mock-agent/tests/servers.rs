@@ -174,6 +174,10 @@ async fn journal_records_raw_paths_with_tokens_fingerprinted() {
     assert_eq!(all["entries"].as_array().unwrap().len(), 1);
 }
 
+async fn get_json(url: String, token: &str) -> Value {
+    client().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
 async fn sql(m: &MockServers, token: &str, body: Value) -> Value {
     client()
         .post(format!("{}/api/2.0/sql/statements", m.workspace_url()))
@@ -203,15 +207,7 @@ async fn statement_api_runs_on_the_real_engine_and_fails_with_http_200() {
     let id = pending["statement_id"].as_str().unwrap();
     let mut state = String::new();
     for _ in 0..5 {
-        let v: Value = client()
-            .get(format!("{}/api/2.0/sql/statements/{id}", m.workspace_url()))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = get_json(format!("{}/api/2.0/sql/statements/{id}", m.workspace_url()), &t).await;
         state = v["status"]["state"].as_str().unwrap().to_string();
         if state == "SUCCEEDED" {
             assert_eq!(v["result"]["data_array"], json!([["1"]]));
@@ -270,29 +266,13 @@ async fn apps_api_reports_the_real_field_names() {
     let m = start().await;
     m.set_appkit_url("http://127.0.0.1:9");
     let t = token(&m, SP_ID, SP_SECRET).await;
-    let app: Value = client()
-        .get(format!("{}/api/2.0/apps/hopcheck-appkit", m.workspace_url()))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let app: Value = get_json(format!("{}/api/2.0/apps/hopcheck-appkit", m.workspace_url()), &t).await;
     assert_eq!(app["url"], "http://127.0.0.1:9");
     assert_eq!(app["app_status"]["state"], "RUNNING");
     assert_eq!(app["compute_status"]["state"], "ACTIVE");
     assert_eq!(app["service_principal_client_id"], SP_ID);
     assert!(app.get("status").is_none(), "an App has no top-level status (the seed's .status.state is null)");
-    let agent: Value = client()
-        .get(format!("{}/api/2.0/apps/hopcheck-agent", m.workspace_url()))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let agent: Value = get_json(format!("{}/api/2.0/apps/hopcheck-agent", m.workspace_url()), &t).await;
     assert_eq!(agent["url"], m.agent_url());
     let me =
         client().get(format!("{}/api/2.0/preview/scim/v2/Me", m.workspace_url())).bearer_auth(&t).send().await.unwrap();
