@@ -18,6 +18,8 @@ const MAX_ENTRIES: usize = 10_000;
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Only this much of each body is kept in the journal.
 const MAX_JOURNALED_BODY: usize = 1024 * 1024;
+/// Oldest entries are dropped while the kept bodies add up to more than this.
+const MAX_JOURNALED_BYTES: usize = 64 * 1024 * 1024;
 
 /// One received request.
 #[derive(Clone, Debug, Serialize)]
@@ -66,7 +68,9 @@ pub struct Journal {
 #[derive(Default)]
 struct JournalInner {
     next_seq: u64,
-    entries: Vec<JournalEntry>,
+    entries: std::collections::VecDeque<JournalEntry>,
+    /// Sum of the kept body lengths.
+    body_bytes: usize,
     next_connection: u64,
     connections: Vec<ConnectionRecord>,
 }
@@ -99,10 +103,13 @@ impl Journal {
         let mut inner = self.inner.lock().expect("journal lock");
         inner.next_seq += 1;
         entry.seq = inner.next_seq;
-        if inner.entries.len() >= MAX_ENTRIES {
-            inner.entries.remove(0);
+        inner.body_bytes += entry.body.len();
+        inner.entries.push_back(entry);
+        while inner.entries.len() > MAX_ENTRIES || (inner.body_bytes > MAX_JOURNALED_BYTES && inner.entries.len() > 1) {
+            if let Some(old) = inner.entries.pop_front() {
+                inner.body_bytes -= old.body.len();
+            }
         }
-        inner.entries.push(entry);
         inner.next_seq
     }
 
@@ -153,7 +160,18 @@ impl Journal {
 
     /// A copy of every entry, oldest first.
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.inner.lock().expect("journal lock").entries.clone()
+        self.inner.lock().expect("journal lock").entries.iter().cloned().collect()
+    }
+
+    /// The sequence number of the newest entry (0 when empty): a mark for [`Journal::since`].
+    pub fn last_seq(&self) -> u64 {
+        self.inner.lock().expect("journal lock").entries.back().map_or(0, |e| e.seq)
+    }
+
+    /// Entries newer than `mark`, oldest first.
+    pub fn since(&self, mark: u64) -> Vec<JournalEntry> {
+        let inner = self.inner.lock().expect("journal lock");
+        inner.entries.iter().filter(|e| e.seq > mark).cloned().collect()
     }
 
     /// Entries that match a filter.
@@ -164,6 +182,7 @@ impl Journal {
     pub fn clear(&self) {
         let mut inner = self.inner.lock().expect("journal lock");
         inner.entries.clear();
+        inner.body_bytes = 0;
         inner.connections.retain(|c| c.closed_unix_ms.is_none());
     }
 }

@@ -10,12 +10,12 @@ use serde_json::Value;
 
 /// The journal position before a request, so its upstream calls can be told apart.
 pub fn mark(ctx: &ProbeContext) -> u64 {
-    ctx.mock.journal.entries().last().map_or(0, |e| e.seq)
+    ctx.mock.journal.last_seq()
 }
 
 /// Agent requests that arrived after `mark`.
 pub fn agent_requests_since(ctx: &ProbeContext, mark: u64) -> Vec<JournalEntry> {
-    ctx.mock.journal.entries().into_iter().filter(|e| e.seq > mark && e.listener == "agent").collect()
+    ctx.mock.journal.since(mark).into_iter().filter(|e| e.listener == "agent").collect()
 }
 
 /// One line describing a received request, for the evidence list.

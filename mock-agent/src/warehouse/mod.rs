@@ -11,6 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Databricks' INLINE result limit (26214400 bytes); also bounds the emulator's memory.
+const INLINE_BYTE_LIMIT: usize = 25 * 1024 * 1024;
+
 /// A statement is interrupted after this long, so a hostile query cannot hang the mock.
 const STATEMENT_TIME_LIMIT: Duration = Duration::from_secs(5);
 
@@ -152,6 +155,7 @@ fn run_on(conn: &Connection, sql: &str, stmt: &Statement<'_>) -> Result<ResultSe
     let mut rows_out = Vec::new();
     let mut first_values: Vec<Option<&'static str>> = vec![None; names.len()];
     let mut truncated = false;
+    let mut result_bytes = 0usize;
     let mut rows = prepared.raw_query();
     while let Some(row) = rows.next().map_err(|e| classify(&e))? {
         if stmt.row_limit.is_some_and(|limit| rows_out.len() >= limit) {
@@ -164,7 +168,14 @@ fn run_on(conn: &Connection, sql: &str, stmt: &Statement<'_>) -> Result<ResultSe
             if first.is_none() {
                 *first = inferred_type(v);
             }
-            values.push(render(v));
+            let rendered = render(v);
+            result_bytes += rendered.as_ref().map_or(4, String::len) + 3;
+            values.push(rendered);
+        }
+        if result_bytes > INLINE_BYTE_LIMIT {
+            return Err(SqlError::bad_request(format!(
+                "Inline byte limit exceeded. Statements executed with disposition=INLINE can have a result size of at most {INLINE_BYTE_LIMIT} bytes. Please execute the statement with disposition=EXTERNAL_LINKS if you want to download the full result."
+            )));
         }
         rows_out.push(values);
     }
@@ -314,6 +325,15 @@ mod tests {
         );
         let e = w.run(&stmt("SELEKT 1", &[])).unwrap_err();
         assert!(e.message.starts_with("[PARSE_SYNTAX_ERROR]"), "{}", e.message);
+    }
+
+    #[test]
+    fn results_past_the_inline_limit_fail_like_databricks() {
+        let w = warehouse();
+        let e = w
+            .run(&stmt("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 300000) SELECT printf('%0100d', x) FROM c", &[]))
+            .unwrap_err();
+        assert!(e.message.starts_with("Inline byte limit exceeded."), "{}", e.message);
     }
 
     #[test]
