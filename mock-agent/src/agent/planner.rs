@@ -3,20 +3,26 @@
 use super::scenario::Chunking;
 use std::ops::Range;
 
+/// At most this many writes per response: a tiny chunk size on a huge stream is coarsened at
+/// the end instead of allocating millions of pieces.
+pub const MAX_WRITES: usize = 65_536;
+
 /// The writes for `len` bytes, given where events end.
 pub fn plan(bytes: &[u8], event_ends: &[usize], chunking: &Chunking) -> Vec<Range<usize>> {
     let len = bytes.len();
     let mut cuts: Vec<usize> = match chunking {
         Chunking::PerEvent => event_ends.to_vec(),
         Chunking::Coalesced => vec![],
-        Chunking::Fixed { size } => (1..).map(|i| i * (*size).max(1)).take_while(|&c| c < len).collect(),
+        Chunking::Fixed { size } => {
+            (1..).map(|i| i * (*size).max(1)).take_while(|&c| c < len).take(MAX_WRITES).collect()
+        }
         Chunking::Random { seed, max } => {
             let mut rng = SplitMix64(*seed);
             let mut cuts = Vec::new();
             let mut at = 0usize;
             loop {
                 at += 1 + (rng.next() % (*max).max(1) as u64) as usize;
-                if at >= len {
+                if at >= len || cuts.len() >= MAX_WRITES {
                     break cuts;
                 }
                 cuts.push(at);
@@ -37,6 +43,7 @@ pub fn plan(bytes: &[u8], event_ends: &[usize], chunking: &Chunking) -> Vec<Rang
     cuts.retain(|&c| c > 0 && c < len);
     cuts.sort_unstable();
     cuts.dedup();
+    cuts.truncate(MAX_WRITES - 1);
     let mut writes = Vec::with_capacity(cuts.len() + 1);
     let mut start = 0;
     for c in cuts {
@@ -84,6 +91,16 @@ mod tests {
         assert!(pieces(b, &crlf).iter().any(|p| p.ends_with(b"\r") && !p.ends_with(b"\r\n")));
         let r1 = plan(b, &ends, &Chunking::Random { seed: 7, max: 4 });
         assert_eq!(r1, plan(b, &ends, &Chunking::Random { seed: 7, max: 4 }), "seeded: reproducible");
+    }
+
+    #[test]
+    fn tiny_chunks_on_a_huge_stream_stay_bounded() {
+        let bytes = vec![b'x'; 4 * 1024 * 1024];
+        for chunking in [Chunking::Fixed { size: 1 }, Chunking::Random { seed: 1, max: 1 }] {
+            let writes = plan(&bytes, &[bytes.len()], &chunking);
+            assert!(writes.len() <= MAX_WRITES, "{}", writes.len());
+            assert_eq!(writes.last().unwrap().end, bytes.len(), "the tail is one last write");
+        }
     }
 
     proptest! {

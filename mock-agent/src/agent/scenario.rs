@@ -208,7 +208,7 @@ fn default_error_message() -> String {
 }
 
 /// Largest `huge-event` the mock will build, so a scenario cannot exhaust memory.
-pub const MAX_HUGE_EVENT: usize = 64 * 1024 * 1024;
+pub const MAX_HUGE_EVENT: usize = 16 * 1024 * 1024;
 
 impl Scenario {
     /// This scenario with the fields of `overrides` (a JSON object) replaced.
