@@ -41,7 +41,7 @@ run() {
   local rps p99
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
   p99=$(awk '$1=="99%" {print $2}' "$work/wrk.out")
-  if grep -q "Non-2xx" "$work/wrk.out"; then echo "non-2xx answers during the run:" >&2; cat "$work/wrk.out" >&2; exit 1; fi
+  if grep -qE "Non-2xx|Socket errors" "$work/wrk.out"; then echo "errors during the run:" >&2; cat "$work/wrk.out" >&2; exit 1; fi
   echo "$rps $p99"
 }
 

@@ -73,6 +73,8 @@ struct JournalInner {
     body_bytes: usize,
     next_connection: u64,
     connections: Vec<ConnectionRecord>,
+    /// Connections to close with a TCP RST (the reset fault).
+    resets: std::collections::HashSet<u64>,
 }
 
 /// One client connection to a mock listener.
@@ -146,6 +148,16 @@ impl Journal {
         id
     }
 
+    /// Marks a connection to be closed with a TCP RST.
+    pub fn request_reset(&self, id: u64) {
+        self.inner.lock().expect("journal lock").resets.insert(id);
+    }
+
+    /// Whether a connection was marked for a reset (clears the mark).
+    pub fn take_reset(&self, id: u64) -> bool {
+        self.inner.lock().expect("journal lock").resets.remove(&id)
+    }
+
     pub fn connection_closed(&self, id: u64) {
         let mut inner = self.inner.lock().expect("journal lock");
         if let Some(c) = inner.connections.iter_mut().rev().find(|c| c.id == id) {
@@ -189,6 +201,7 @@ impl Journal {
 
 /// Query of `GET /_mock/journal`: every given field must match.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JournalFilter {
     pub listener: Option<String>,
     pub method: Option<String>,
@@ -221,11 +234,15 @@ pub async fn record(State((listener, journal)): State<(&'static str, Journal)>, 
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(_) => {
-            let mut resp =
-                Response::new(Body::from("{\"detail\":\"request body too large or unreadable (limit 16 MiB)\"}"));
-            *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-            return resp;
+        Err(e) => {
+            let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            let (status, detail) = if too_large {
+                (StatusCode::PAYLOAD_TOO_LARGE, "request body too large (the mock's limit is 16 MiB)".to_string())
+            } else {
+                (StatusCode::BAD_REQUEST, format!("unreadable request body: {e}"))
+            };
+            return crate::http_util::detail(status, &detail);
         }
     };
     let headers = parts
@@ -239,6 +256,7 @@ pub async fn record(State((listener, journal)): State<(&'static str, Journal)>, 
         })
         .collect();
     let kept = &bytes[..bytes.len().min(MAX_JOURNALED_BODY)];
+    let connection = parts.extensions.get::<axum::extract::ConnectInfo<ConnectionId>>().map(|c| c.0 .0);
     let raw_path = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let body = redact_form_secrets(&String::from_utf8_lossy(kept));
     let seq = journal.push(JournalEntry {
@@ -252,12 +270,15 @@ pub async fn record(State((listener, journal)): State<(&'static str, Journal)>, 
         body_truncated: bytes.len() > kept.len(),
         received_unix_ms: now_unix_ms(),
         status: None,
-        connection: parts.extensions.get::<axum::extract::ConnectInfo<ConnectionId>>().map(|c| c.0 .0),
+        connection,
         body_ended_unix_ms: None,
         body_complete: None,
     });
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(RequestSeq(seq));
+    if let Some(id) = connection {
+        req.extensions_mut().insert(ConnectionId(id));
+    }
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
     journal.update(seq, |e| e.status = Some(status));

@@ -141,10 +141,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// `--scenario` JSON with the convenience flags merged over it.
 fn scenario_from_args(args: &ServeArgs) -> anyhow::Result<Scenario> {
-    let base: Scenario = match &args.scenario {
-        Some(json) => serde_json::from_str(json).map_err(|e| anyhow::anyhow!("--scenario: {e}"))?,
+    let base = match &args.scenario {
+        Some(json) => Scenario::parse(json).map_err(|e| anyhow::anyhow!("--scenario: {e}"))?,
         None => Scenario::default(),
     };
+    if args.guardrail.is_none() && (!args.guardrail_keyword.is_empty() || args.guardrail_name != "hopcheck_guardrail") {
+        anyhow::bail!("--guardrail-name and --guardrail-keyword need --guardrail output|output-midstream|input");
+    }
     let mut patch = serde_json::Map::new();
     for (key, value) in [("format", &args.format), ("agent_type", &args.agent_type), ("agent", &args.agent)] {
         if let Some(v) = value {

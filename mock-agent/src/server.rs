@@ -84,11 +84,15 @@ impl MockServers {
         *self.state.appkit_url.lock().expect("appkit url lock") = Some(url.to_string());
     }
 
-    /// Stops accepting and waits for both listeners to close.
+    /// Stops accepting, lets open responses finish for up to 2 s, then drops them (a `hang`
+    /// scenario must not keep a stopped mock alive).
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for t in self.tasks.drain(..) {
-            let _ = t.await;
+        let tasks: Vec<_> = self.tasks.drain(..).collect();
+        let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
+        if tokio::time::timeout(std::time::Duration::from_secs(2), futures_util::future::join_all(tasks)).await.is_err()
+        {
+            aborts.iter().for_each(|a| a.abort());
         }
     }
 }
@@ -102,8 +106,14 @@ impl Drop for MockServers {
     }
 }
 
+/// Journals every request; handlers may read bodies up to the journal's own limit (axum's
+/// default of 2 MiB would refuse bodies the real server takes).
 fn recorder(listener: &'static str, journal: Journal) -> impl Fn(Router) -> Router {
-    move |router: Router| router.layer(middleware::from_fn_with_state((listener, journal.clone()), journal::record))
+    move |router: Router| {
+        router
+            .layer(axum::extract::DefaultBodyLimit::max(journal::MAX_BODY_BYTES))
+            .layer(middleware::from_fn_with_state((listener, journal.clone()), journal::record))
+    }
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
@@ -159,6 +169,10 @@ struct TrackedStream {
 
 impl Drop for TrackedStream {
     fn drop(&mut self) {
+        if self.journal.take_reset(self.id) {
+            // Closing with a zero linger sends RST instead of FIN.
+            let _ = self.inner.set_zero_linger();
+        }
         self.journal.connection_closed(self.id);
     }
 }

@@ -18,6 +18,8 @@ pub struct MockState {
     pub statements: StatementStore,
     pub journal: Journal,
     pub scenarios: ScenarioStore,
+    /// At most this many huge-event responses are built or sent at once.
+    pub huge_events: Arc<tokio::sync::Semaphore>,
     pub agent_url: OnceLock<String>,
     pub workspace_url: OnceLock<String>,
     /// The AppKit app's URL, once a proxy under test is known (reported by the Apps API).
@@ -37,6 +39,7 @@ impl MockState {
             statements: StatementStore::default(),
             journal: Journal::new(),
             scenarios: ScenarioStore::new(config.scenario.clone()),
+            huge_events: Arc::new(tokio::sync::Semaphore::new(2)),
             agent_url: OnceLock::new(),
             workspace_url: OnceLock::new(),
             appkit_url: Mutex::new(None),

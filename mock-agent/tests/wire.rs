@@ -15,6 +15,10 @@ struct Wire {
     terminated: bool,
     first_byte_after: Duration,
     took: Duration,
+    /// How the read ended when it was an error (a reset is `ConnectionReset`).
+    read_error: Option<std::io::ErrorKind>,
+    /// When each read returned data, since the request was sent.
+    arrivals: Vec<Duration>,
 }
 
 impl Wire {
@@ -57,17 +61,25 @@ async fn post_with(m: &MockServers, headers: &[(&str, String)], body: Value) -> 
     s.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
-    let mut first_byte_after = None;
+    let mut arrivals = Vec::new();
+    let mut read_error = None;
     loop {
         match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await.expect("response within 10s") {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
+            Err(e) => {
+                read_error = Some(e.kind());
+                break;
+            }
             Ok(n) => {
-                first_byte_after.get_or_insert(started.elapsed());
+                arrivals.push(started.elapsed());
                 raw.extend_from_slice(&buf[..n]);
             }
         }
     }
-    parse(raw, first_byte_after.unwrap_or_default(), started.elapsed())
+    let mut w = parse(raw, arrivals.first().copied().unwrap_or_default(), started.elapsed());
+    w.read_error = read_error;
+    w.arrivals = arrivals;
+    w
 }
 
 fn parse(raw: Vec<u8>, first_byte_after: Duration, took: Duration) -> Wire {
@@ -94,7 +106,7 @@ fn parse(raw: Vec<u8>, first_byte_after: Duration, took: Duration) -> Wire {
         chunks.push(rest.to_vec());
         terminated = true;
     }
-    Wire { status, head, chunks, terminated, first_byte_after, took }
+    Wire { status, head, chunks, terminated, first_byte_after, took, read_error: None, arrivals: vec![] }
 }
 
 fn input(text: &str, stream: bool) -> Value {
@@ -225,6 +237,10 @@ async fn each_planned_write_is_its_own_chunk() {
     let sizes = |w: &Wire| w.chunks.iter().map(Vec::len).collect::<Vec<_>>();
     assert_eq!(sizes(&r1), sizes(&r2), "a seed reproduces the same cuts");
     assert!(r1.chunks.len() > 10 && r1.chunks.iter().all(|c| c.len() <= 16));
+    let distinct: std::collections::BTreeSet<usize> = sizes(&r1).into_iter().collect();
+    assert!(distinct.len() > 4, "sizes vary: {distinct:?}");
+    let other = post(&m, json!({"chunking": {"mode": "random", "seed": 43, "max": 16}}), input("hi", true)).await;
+    assert_ne!(sizes(&other), sizes(&r1), "another seed cuts elsewhere");
     for w in [&coalesced, &fixed, &r1] {
         assert_eq!(w.body().len(), reference.len(), "only the cuts differ");
     }
@@ -235,8 +251,15 @@ async fn cuts_inside_utf8_characters_and_between_cr_and_lf() {
     let m = start().await;
     let utf8 =
         post(&m, json!({"format": "responses-full", "chunking": {"mode": "split-utf8"}}), input("héllo ✓", true)).await;
-    assert!(utf8.chunks.iter().any(|c| std::str::from_utf8(c).is_err()), "some chunk ends inside a character");
-    assert!(std::str::from_utf8(&utf8.body()).is_ok(), "the joined stream is valid UTF-8");
+    let body = utf8.body();
+    let text = std::str::from_utf8(&body).expect("the joined stream is valid UTF-8");
+    let multibyte = text.chars().filter(|c| c.len_utf8() > 1).count();
+    let cut_inside = utf8.chunks.iter().filter(|c| std::str::from_utf8(c).is_err()).count();
+    assert!(multibyte >= 8, "the message's é and ✓ appear in several events: {multibyte}");
+    assert!(
+        cut_inside >= multibyte,
+        "every multi-byte character is cut: {cut_inside} chunks break one, {multibyte} characters"
+    );
     let crlf =
         post(&m, json!({"framing": {"line_ending": "crlf"}, "chunking": {"mode": "split-crlf"}}), input("hi", true))
             .await;
@@ -272,6 +295,11 @@ async fn timing_ttfb_chunk_delay_and_cold_start() {
     assert!(slow.first_byte_after >= Duration::from_millis(300), "{:?}", slow.first_byte_after);
     let paced = post(&m, json!({"timing": {"chunk_delay_ms": 100}}), input("hi", true)).await;
     assert!(paced.took >= Duration::from_millis(400), "4 pauses between 5 writes: {:?}", paced.took);
+    let gaps: Vec<Duration> = paced.arrivals.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().filter(|g| **g >= Duration::from_millis(80)).count() >= 4,
+        "the writes arrive spaced: {gaps:?}"
+    );
     let scenario = json!({"timing": {"cold_start_ms": 300}});
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     // Reset re-arms the cold start (and restores the start-up scenario), then set the delay.
@@ -294,9 +322,11 @@ async fn status_reset_truncate_and_error_frame_faults() {
     .await;
     assert_eq!(s.status, 503);
     assert_eq!(s.text(), "upstream busy");
+    assert!(s.head.contains("content-type: text/plain"), "{}", s.head);
     let reset = post(&m, json!({"fault": {"kind": "reset-after", "writes": 2}}), input("hi", true)).await;
     assert_eq!(reset.chunks.len(), 2);
     assert!(!reset.terminated, "the connection dropped without the terminating chunk");
+    assert_eq!(reset.read_error, Some(std::io::ErrorKind::ConnectionReset), "a TCP RST, not a FIN");
     let truncated = post(&m, json!({"fault": {"kind": "truncate-after", "writes": 2}}), input("hi", true)).await;
     assert_eq!(truncated.chunks.len(), 2);
     assert!(truncated.terminated && !truncated.text().contains("[DONE]"));
@@ -401,4 +431,133 @@ async fn the_obo_token_is_echoed_only_as_a_fingerprint_unless_asked() {
     let recorded =
         post_with(&m, &[token, ("x-mock-scenario", r#"{"echo_secrets": true}"#.into())], input("hi", false)).await;
     assert!(recorded.text().contains("user-secret-token-123"));
+}
+
+#[tokio::test]
+async fn agent_and_trace_id_fields_over_http() {
+    let m = start().await;
+    let trace = ("x-mlflow-return-trace-id", "true".to_string());
+    let untyped = r#"{"agent": "untyped-echo", "trace_ids": "as-recorded"}"#.to_string();
+    let w = post_with(
+        &m,
+        &[("x-mock-scenario", untyped.clone()), trace.clone()],
+        json!({"messages": [{"role": "user", "content": "hi"}], "stream": true}),
+    )
+    .await;
+    assert!(
+        w.text()
+            .starts_with("data: {\"delta\": {\"role\": \"assistant\", \"content\": \"You \", \"id\": \"msg_echo_1\"}}"),
+        "{}",
+        w.text()
+    );
+    assert!(!w.text().contains("trace_id"), "an untyped server never returns a trace id when as-recorded");
+    let u = post_with(
+        &m,
+        &[("x-mock-scenario", untyped), trace.clone()],
+        json!({"messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(
+        u.text(),
+        r#"{"messages":[{"role":"assistant","content":"You said: hi","id":"msg_echo_1"}],"request_type":"dict"}"#
+    );
+    let on_request = post_with(&m, &[trace], input("hi", true)).await;
+    assert!(on_request.text().contains("data: {\"trace_id\": \"trace:/main.agents.hopcheck/"));
+}
+
+#[tokio::test]
+async fn faults_and_guardrails_in_the_other_formats() {
+    let m = start().await;
+    let full = post(
+        &m,
+        json!({"format": "responses-full", "fault": {"kind": "error-frame-after", "events": 1, "message": "kaput"}}),
+        input("hi", true),
+    )
+    .await;
+    assert!(
+        full.text().contains("event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"kaput\""),
+        "{}",
+        full.text()
+    );
+    assert!(!full.text().contains("response.completed"));
+    let chat =
+        post(&m, json!({"format": "chat", "guardrail": {"mode": "output-midstream", "name": "g"}}), input("hi", true))
+            .await;
+    assert!(
+        chat.text().contains("chat.completion.chunk")
+            && chat.text().contains("Response blocked by output guardrail 'g'.")
+    );
+    let blocked =
+        post(&m, json!({"format": "responses-full", "guardrail": {"mode": "output"}}), input("hi", true)).await;
+    assert_eq!(blocked.status, 400);
+}
+
+#[tokio::test]
+async fn bodies_up_to_16_mib_are_accepted_and_bad_scenarios_refused() {
+    let m = start().await;
+    let big = json!({"input": [{"role": "user", "content": "x".repeat(5 * 1024 * 1024)}]});
+    let w = post_with(&m, &[], big).await;
+    assert_eq!(w.status, 200, "a 5 MiB body is fine (the real server has no limit)");
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    for bad in ["[]", r#"{"fault": {"kind": "hang", "writes": 3}}"#, r#"{"chunking": {"mode": "split-crlf"}}"#] {
+        let r = c.post(format!("{}/_mock/scenario", m.agent_url())).body(bad).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    }
+    let r = c.get(format!("{}/_mock/journal?nope=1", m.agent_url())).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn journal_filters_and_connections_over_http() {
+    let m = start().await;
+    post_with(&m, &[], input("needle-one", false)).await;
+    post_with(&m, &[], input("other", false)).await;
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let get = |q: &'static str| {
+        let c = c.clone();
+        let url = format!("{}/_mock/{q}", m.agent_url());
+        async move { c.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(get("journal?body_contains=needle-one").await["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(get("journal?method=POST&path=/invocations").await["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(get("journal?method=GET").await["entries"].as_array().unwrap().len(), 0);
+    let conns = get("connections").await;
+    let agent_conns: Vec<&Value> =
+        conns["connections"].as_array().unwrap().iter().filter(|c| c["listener"] == "agent").collect();
+    assert!(agent_conns.len() >= 2 && agent_conns.iter().all(|c| c["opened_unix_ms"].is_u64()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_events_do_not_stall_other_requests() {
+    let m = start().await;
+    let url = format!("{}/invocations", m.agent_url());
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let huge: Vec<_> = (0..4)
+        .map(|_| {
+            let (c, url) = (c.clone(), url.clone());
+            tokio::spawn(async move {
+                let r = c
+                    .post(url)
+                    .header("x-mock-scenario", r#"{"fault": {"kind": "huge-event", "bytes": 2097152}, "chunking": {"mode": "fixed", "size": 1}}"#)
+                    .body(input("hi", true).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                r.bytes().await.unwrap().len()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let health = c.get(format!("{}/health", m.agent_url())).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "health took {:?} while huge events were built",
+        started.elapsed()
+    );
+    for h in huge {
+        assert!(h.await.unwrap() > 2_097_152);
+    }
 }

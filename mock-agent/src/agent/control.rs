@@ -24,14 +24,14 @@ async fn get_scenario(State(state): State<SharedState>) -> Response {
 }
 
 /// Replaces the current scenario (fields left out take their defaults).
-async fn set_scenario(State(state): State<SharedState>, body: String) -> Response {
-    let scenario: Scenario = match serde_json::from_str(&body) {
-        Ok(s) => s,
-        Err(e) => return detail(StatusCode::BAD_REQUEST, &format!("invalid scenario: {e}")),
+async fn set_scenario(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return detail(StatusCode::BAD_REQUEST, "the scenario is not UTF-8 text");
     };
-    if let Err(e) = scenario.validate() {
-        return detail(StatusCode::BAD_REQUEST, &format!("invalid scenario: {e}"));
-    }
+    let scenario = match Scenario::parse(text) {
+        Ok(s) => s,
+        Err(e) => return detail(StatusCode::BAD_REQUEST, &e),
+    };
     state.scenarios.set(scenario.clone());
     json_bytes(StatusCode::OK, serde_json::to_string(&scenario).expect("a scenario serialises"))
 }
@@ -43,7 +43,16 @@ async fn reset(State(state): State<SharedState>) -> Response {
     json_bytes(StatusCode::OK, r#"{"reset":true}"#.into())
 }
 
-async fn journal(State(state): State<SharedState>, Query(filter): Query<JournalFilter>) -> Response {
+async fn journal(
+    State(state): State<SharedState>,
+    filter: Result<Query<JournalFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let filter = match filter {
+        Ok(Query(f)) => f,
+        Err(e) => {
+            return detail(StatusCode::BAD_REQUEST, &format!("{e} (filters: listener, method, path, body_contains)"))
+        }
+    };
     let entries = state.journal.find(&filter);
     json_bytes(StatusCode::OK, json!({"entries": entries}).to_string())
 }

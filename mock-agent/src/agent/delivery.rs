@@ -27,6 +27,10 @@ pub struct Delivery {
     pub chunk_delay: Duration,
     pub ending: Ending,
     pub content_type: &'static str,
+    /// Held until the body ends (limits concurrent huge events).
+    pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The client connection, so a reset can be a real TCP RST.
+    pub connection: Option<u64>,
 }
 
 /// The streaming response; `journal_seq` identifies the request in the journal.
@@ -37,6 +41,7 @@ pub fn sse_response(d: Delivery, journal: Journal, journal_seq: Option<u64>) -> 
         Ending::ResetAfter(n) => (n.min(d.writes.len()), true),
     };
     let delay = d.chunk_delay;
+    let (connection, reset_journal) = (d.connection, journal.clone());
     let writes = stream::iter(d.writes.into_iter().take(limit).enumerate()).then(move |(i, bytes)| async move {
         if i > 0 && !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -47,14 +52,20 @@ pub fn sse_response(d: Delivery, journal: Journal, journal_seq: Option<u64>) -> 
         Ok::<Bytes, std::io::Error>(bytes)
     });
     let body: Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> = if reset {
-        Box::pin(writes.chain(stream::once(async {
-            tokio::task::yield_now().await;
+        Box::pin(writes.chain(stream::once(async move {
+            // Let the client read what was sent, then abort: the socket closes with SO_LINGER 0,
+            // which is a TCP RST, not a FIN.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if let Some(id) = connection {
+                reset_journal.request_reset(id);
+            }
             Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "mock fault: connection reset mid-stream"))
         })))
     } else {
         Box::pin(writes)
     };
-    let observed = Observed { inner: body, journal, seq: journal_seq, finished: false, complete: !reset };
+    let observed =
+        Observed { inner: body, journal, seq: journal_seq, finished: false, complete: !reset, _permit: d.permit };
     (StatusCode::OK, [(header::CONTENT_TYPE, d.content_type)], Body::from_stream(observed)).into_response()
 }
 
@@ -65,6 +76,7 @@ struct Observed {
     seq: Option<u64>,
     finished: bool,
     complete: bool,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Stream for Observed {

@@ -16,7 +16,7 @@ pub use scenario::Scenario;
 use crate::assessments::{now_rfc3339_millis, AssessmentRow};
 use crate::config::ServicePrincipal;
 use crate::http_util::{bearer, databricks_error, detail, header_str, json_bytes};
-use crate::journal::RequestSeq;
+use crate::journal::{ConnectionId, RequestSeq};
 use crate::state::SharedState;
 use crate::trace_id;
 use axum::body::Bytes;
@@ -141,13 +141,14 @@ async fn responses_route(
     state: State<SharedState>,
     caller: Extension<Caller>,
     seq: Option<Extension<RequestSeq>>,
+    connection: Option<Extension<ConnectionId>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if scenario_for(&state, &headers).is_ok_and(|s| s.agent_type != AgentType::Responses) {
         return detail(StatusCode::NOT_FOUND, "Not Found");
     }
-    invocations(state, caller, seq, headers, body).await
+    invocations(state, caller, seq, connection, headers, body).await
 }
 
 fn scenario_for(state: &SharedState, headers: &HeaderMap) -> Result<Scenario, String> {
@@ -172,6 +173,7 @@ async fn invocations(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     seq: Option<Extension<RequestSeq>>,
+    connection: Option<Extension<ConnectionId>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -260,21 +262,21 @@ async fn invocations(
         fail_after,
         validated,
     };
-    let trace = returns_trace.then_some(client_trace_id.as_str());
+    let trace = returns_trace.then_some(client_trace_id);
 
+    // Huge events are built off the async workers and at most two at a time, so they can neither
+    // stall other requests nor add up to unbounded memory.
+    let huge = matches!(scenario.fault, Some(Fault::HugeEvent { .. }));
+    let permit = match huge {
+        true => Some(state.huge_events.clone().acquire_owned().await.expect("the semaphore is never closed")),
+        false => None,
+    };
     if !req.stream {
-        let unary = render::unary(&turn, scenario.format, trace);
+        let format = scenario.format;
+        let unary = off_the_workers(huge, move || render::unary(&turn, format, trace.as_deref())).await;
         let status = StatusCode::from_u16(unary.status).unwrap_or(StatusCode::OK);
         return json_bytes(status, unary.body);
     }
-    let events = render::stream(&turn, scenario.format, trace);
-    let mut framed = framing::frame(&events, &scenario.framing);
-    if matches!(scenario.fault, Some(Fault::InvalidUtf8)) {
-        framing::inject_invalid_utf8(&mut framed.bytes);
-    }
-    let bytes = Bytes::from(framed.bytes);
-    let writes =
-        planner::plan(&bytes, &framed.event_ends, &scenario.chunking).into_iter().map(|r| bytes.slice(r)).collect();
     let ending = match scenario.fault {
         Some(Fault::TruncateAfter { writes }) => Ending::TruncateAfter(writes),
         Some(Fault::ResetAfter { writes }) => Ending::ResetAfter(writes),
@@ -284,9 +286,31 @@ async fn invocations(
         Format::ResponsesFull => "text/event-stream",
         _ => "text/event-stream; charset=utf-8",
     };
+    let chunk_delay = Duration::from_millis(scenario.timing.chunk_delay_ms);
+    let writes = off_the_workers(huge, move || planned_writes(&turn, &scenario, trace.as_deref())).await;
     let delivery =
-        Delivery { writes, chunk_delay: Duration::from_millis(scenario.timing.chunk_delay_ms), ending, content_type };
+        Delivery { writes, chunk_delay, ending, content_type, permit, connection: connection.map(|c| c.0 .0) };
     delivery::sse_response(delivery, state.journal.clone(), seq.map(|s| s.0 .0))
+}
+
+/// The stream's bytes, framed and cut into writes.
+fn planned_writes(turn: &Turn, scenario: &Scenario, trace: Option<&str>) -> Vec<Bytes> {
+    let events = render::stream(turn, scenario.format, trace);
+    let mut framed = framing::frame(&events, &scenario.framing);
+    if matches!(scenario.fault, Some(Fault::InvalidUtf8)) {
+        framing::inject_invalid_utf8(&mut framed.bytes);
+    }
+    let bytes = Bytes::from(framed.bytes);
+    planner::plan(&bytes, &framed.event_ends, &scenario.chunking).into_iter().map(|r| bytes.slice(r)).collect()
+}
+
+/// Runs CPU-heavy work on the blocking pool when it is big, inline otherwise.
+async fn off_the_workers<T: Send + 'static>(heavy: bool, work: impl FnOnce() -> T + Send + 'static) -> T {
+    if heavy {
+        tokio::task::spawn_blocking(work).await.expect("rendering does not panic")
+    } else {
+        work()
+    }
 }
 
 /// The agent logs a `user_feedback` assessment for every trace: attributed to the inbound

@@ -211,6 +211,27 @@ fn default_error_message() -> String {
 pub const MAX_HUGE_EVENT: usize = 16 * 1024 * 1024;
 
 impl Scenario {
+    /// A whole scenario from JSON text: an object, every key known, every value possible.
+    pub fn parse(text: &str) -> Result<Scenario, String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("the scenario is not JSON: {e}"))?;
+        Self::from_value(value)
+    }
+
+    fn from_value(value: Value) -> Result<Scenario, String> {
+        if !value.is_object() {
+            return Err("a scenario must be a JSON object".into());
+        }
+        let scenario: Scenario = serde_json::from_value(value.clone()).map_err(|e| format!("invalid scenario: {e}"))?;
+        // serde cannot refuse extra fields on unit variants (`{"kind": "hang", "writes": 3}`):
+        // whatever does not come back when the scenario is written out again was ignored.
+        let canonical = serde_json::to_value(&scenario).expect("a scenario serialises");
+        if let Some(path) = first_unknown_key(&value, &canonical, "") {
+            return Err(format!("invalid scenario: unknown field `{path}`"));
+        }
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
     /// This scenario with the fields of `overrides` (a JSON object) replaced.
     pub fn merged(&self, overrides: &str) -> Result<Scenario, String> {
         let patch: Value = serde_json::from_str(overrides).map_err(|e| format!("x-mock-scenario is not JSON: {e}"))?;
@@ -219,12 +240,35 @@ impl Scenario {
         }
         let mut base = serde_json::to_value(self).expect("a scenario serialises");
         merge(&mut base, patch);
-        let merged: Scenario = serde_json::from_value(base).map_err(|e| format!("invalid scenario: {e}"))?;
-        merged.validate()?;
-        Ok(merged)
+        Self::from_value(base)
     }
 
+    /// Combinations that cannot do what they say are refused, with the reason.
     pub fn validate(&self) -> Result<(), String> {
+        if self.chunking == Chunking::SplitCrlf && self.framing.line_ending != LineEnding::Crlf {
+            return Err("chunking split-crlf needs framing.line_ending \"crlf\" (there is no CR LF to cut)".into());
+        }
+        if self.chunking == Chunking::SplitUtf8
+            && (self.format != Format::ResponsesFull || self.agent != AgentKind::Echo)
+        {
+            return Err("chunking split-utf8 needs raw UTF-8 on the wire: the mlflow and chat formats escape non-ASCII (json.dumps ensure_ascii); use format responses-full with agent echo".into());
+        }
+        if let Some(g) = &self.guardrail {
+            if g.mode == GuardrailMode::Input && g.keywords.iter().all(|k| k.trim().is_empty()) {
+                return Err("an input guardrail needs at least one keyword".into());
+            }
+        }
+        if let Some(Fault::Status { status, body, content_type }) = &self.fault {
+            if !(200..=999).contains(status) {
+                return Err(format!("status {status} cannot be answered as a response (use 200-999)"));
+            }
+            if matches!(status, 204 | 304) && !body.is_empty() {
+                return Err(format!("a {status} response has no body"));
+            }
+            if axum::http::HeaderValue::from_str(content_type).is_err() {
+                return Err(format!("content_type {content_type:?} is not a valid header value"));
+            }
+        }
         match &self.chunking {
             Chunking::Fixed { size: 0 } => return Err("chunking fixed needs size >= 1".into()),
             Chunking::Random { max: 0, .. } => return Err("chunking random needs max >= 1".into()),
@@ -235,13 +279,25 @@ impl Scenario {
                 return Err(format!("huge-event is limited to {MAX_HUGE_EVENT} bytes"));
             }
         }
-        if let Some(Fault::Status { status, .. }) = &self.fault {
-            if !(100..=999).contains(status) {
-                return Err(format!("status {status} is not an HTTP status"));
-            }
-        }
         Ok(())
     }
+}
+
+/// The first key path present in `input` but not in `canonical`.
+fn first_unknown_key(input: &Value, canonical: &Value, at: &str) -> Option<String> {
+    let (Value::Object(i), Value::Object(c)) = (input, canonical) else { return None };
+    for (k, v) in i {
+        let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+        match c.get(k) {
+            None => return Some(path),
+            Some(cv) => {
+                if let Some(p) = first_unknown_key(v, cv, &path) {
+                    return Some(p);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Objects merge key by key; anything else is replaced.
@@ -316,6 +372,27 @@ mod tests {
         assert!(base.merged(r#"{"formt": "chat"}"#).unwrap_err().contains("unknown field"));
         assert!(base.merged(r#"{"chunking": {"mode": "fixed", "size": 0}}"#).is_err());
         assert!(base.merged(r#"{"fault": {"kind": "huge-event", "bytes": 999999999999}}"#).is_err());
+    }
+
+    #[test]
+    fn every_ignored_or_impossible_value_is_refused() {
+        for (text, why) in [
+            ("[]", "JSON object"),
+            (r#"["untyped-echo", "responses"]"#, "JSON object"),
+            (r#"{"fault": {"kind": "hang", "writes": 3}}"#, "fault.writes"),
+            (r#"{"chunking": {"mode": "per-event", "size": 3}}"#, "chunking.size"),
+            (r#"{"chunking": {"mode": "split-crlf"}}"#, "split-crlf"),
+            (r#"{"chunking": {"mode": "split-utf8"}}"#, "split-utf8"),
+            (r#"{"guardrail": {"mode": "input"}}"#, "keyword"),
+            (r#"{"fault": {"kind": "status", "status": 101}}"#, "101"),
+            (r#"{"fault": {"kind": "status", "status": 204, "body": "x"}}"#, "no body"),
+            (r#"{"fault": {"kind": "status", "status": 500, "content_type": "bad\nheader"}}"#, "header value"),
+        ] {
+            let e = Scenario::parse(text).unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+        }
+        assert!(Scenario::parse(r#"{"format": "responses-full", "chunking": {"mode": "split-utf8"}}"#).is_ok());
+        assert!(Scenario::parse(r#"{"framing": {"line_ending": "crlf"}, "chunking": {"mode": "split-crlf"}}"#).is_ok());
     }
 
     #[test]
