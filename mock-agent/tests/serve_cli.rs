@@ -52,7 +52,8 @@ fn serve_rejects_a_bad_scenario_with_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant `klingon`"));
 }
 
-fn spawn_serve(args: &[&str]) -> (std::process::Child, String) {
+/// Starts `mock-agent serve --auth off ARGS` and returns it with its first stdout line (JSON).
+fn spawn_serve(args: &[&str]) -> (std::process::Child, serde_json::Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mock-agent"))
         .args(["serve", "--auth", "off"])
         .args(args)
@@ -62,15 +63,14 @@ fn spawn_serve(args: &[&str]) -> (std::process::Child, String) {
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).expect("first line is JSON");
-    (child, v["agent"].as_str().unwrap().to_string())
+    (child, serde_json::from_str(&line).expect("first line is JSON"))
 }
 
 #[test]
 fn convenience_flags_and_scenario_json_take_effect() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let (mut child, agent) = spawn_serve(&[
+    let (mut child, v) = spawn_serve(&[
         "--scenario",
         r#"{"framing": {"line_ending": "crlf"}}"#,
         "--agent-type",
@@ -84,6 +84,7 @@ fn convenience_flags_and_scenario_json_take_effect() {
         "--chunking",
         "split-crlf",
     ]);
+    let agent = v["agent"].as_str().unwrap().to_string();
     let (scenario, blocked, strict) = rt.block_on(async {
         let scenario: serde_json::Value =
             c.get(format!("{agent}/_mock/scenario")).send().await.unwrap().json().await.unwrap();
@@ -103,7 +104,8 @@ fn convenience_flags_and_scenario_json_take_effect() {
     assert_eq!(strict, 400);
     let _ = child.kill();
     let _ = child.wait();
-    let (mut child, agent) = spawn_serve(&["--agent", "untyped-echo", "--chunking", "random:3:5"]);
+    let (mut child, v) = spawn_serve(&["--agent", "untyped-echo", "--chunking", "random:3:5"]);
+    let agent = v["agent"].as_str().unwrap().to_string();
     let scenario: serde_json::Value =
         rt.block_on(async { c.get(format!("{agent}/_mock/scenario")).send().await.unwrap().json().await.unwrap() });
     assert_eq!(scenario["agent"], "untyped-echo");
@@ -114,7 +116,8 @@ fn convenience_flags_and_scenario_json_take_effect() {
 
 #[test]
 fn sigterm_stops_serve_even_with_a_hanging_request() {
-    let (mut child, agent) = spawn_serve(&[]);
+    let (mut child, v) = spawn_serve(&[]);
+    let agent = v["agent"].as_str().unwrap().to_string();
     let hold = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {

@@ -150,32 +150,21 @@ async fn journal_records_raw_paths_with_tokens_fingerprinted() {
         .send()
         .await
         .unwrap();
-    let v: Value = client()
-        .get(format!("{}/_mock/journal?listener=agent", m.agent_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json(format!("{}/_mock/journal?listener=agent", m.agent_url()), "").await;
     let text = v.to_string();
     assert!(!text.contains(&sp) && !text.contains("user-token-abcdef") && !text.contains(SP_SECRET), "{text}");
     let e = &v["entries"][0];
     assert_eq!(e["raw_path"], "//invocations");
     assert_eq!(e["status"], 404);
-    let all: Value = client()
-        .get(format!("{}/_mock/journal?path=/oidc/v1/token", m.agent_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Value = get_json(format!("{}/_mock/journal?path=/oidc/v1/token", m.agent_url()), "").await;
     assert_eq!(all["entries"].as_array().unwrap().len(), 1);
 }
 
+/// GET as JSON, with a bearer unless `token` is empty.
 async fn get_json(url: String, token: &str) -> Value {
-    client().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+    let req = client().get(url);
+    let req = if token.is_empty() { req } else { req.bearer_auth(token) };
+    req.send().await.unwrap().json().await.unwrap()
 }
 
 async fn sql(m: &MockServers, token: &str, body: Value) -> Value {
