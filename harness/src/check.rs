@@ -144,10 +144,13 @@ pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport
             (desc, url)
         }
         ProxyTarget::Url(url) => {
+            let port = reqwest::Url::parse(url).ok().and_then(|u| u.port_or_known_default()).unwrap_or(80);
             eprintln!(
-                "hopcheck: agent at {}, workspace at {}; waiting for the proxy at {url}",
-                mocks.agent_url(),
-                mocks.workspace_url()
+                "hopcheck: mock agent at {agent}, workspace at {ws}. Start the proxy with:\n  AGENT_APP_URL={agent} DATABRICKS_HOST={ws} DATABRICKS_CLIENT_ID={id} DATABRICKS_CLIENT_SECRET=<--sp-client-secret; default hopcheck-local-dev-secret> DATABRICKS_APP_PORT={port}\nhopcheck: waiting up to {secs}s for {url}",
+                agent = mocks.agent_url(),
+                ws = mocks.workspace_url(),
+                id = opts.sp_client_id,
+                secs = opts.proxy_start_timeout.as_secs(),
             );
             wait_for_url(url, opts.proxy_start_timeout).await?;
             (format!("proxy at {url}"), url.trim_end_matches('/').to_string())
