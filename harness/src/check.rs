@@ -146,7 +146,7 @@ pub async fn run(opts: &CheckOptions, redactor: &Redactor) -> Result<CheckReport
         ProxyTarget::Url(url) => {
             let port = reqwest::Url::parse(url).ok().and_then(|u| u.port_or_known_default()).unwrap_or(80);
             eprintln!(
-                "hopcheck: mock agent at {agent}, workspace at {ws}. Start the proxy with:\n  AGENT_APP_URL={agent} DATABRICKS_HOST={ws} DATABRICKS_CLIENT_ID={id} DATABRICKS_CLIENT_SECRET=<--sp-client-secret; default hopcheck-local-dev-secret> DATABRICKS_APP_PORT={port}\nhopcheck: waiting up to {secs}s for {url}",
+                "hopcheck: mock agent at {agent}, workspace at {ws}. Start the proxy with:\n  AGENT_APP_URL={agent} DATABRICKS_HOST={ws} DATABRICKS_CLIENT_ID={id} DATABRICKS_CLIENT_SECRET=<--sp-client-secret or HOPCHECK_SP_CLIENT_SECRET; unset: the local default in the README> DATABRICKS_APP_PORT={port}\nhopcheck: waiting up to {secs}s for {url}",
                 agent = mocks.agent_url(),
                 ws = mocks.workspace_url(),
                 id = opts.sp_client_id,

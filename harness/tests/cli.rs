@@ -224,3 +224,43 @@ fn secrets_a_proxy_prints_are_redacted() {
     ));
     assert!(!all.contains(&basic), "{all}");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn proxy_url_flow_from_the_readme() {
+    let (agent, ws, proxy) = (free_port(), free_port(), free_port());
+    let child = spawn(&[
+        "check",
+        "--proxy-url",
+        &format!("http://127.0.0.1:{proxy}"),
+        "--agent-listen",
+        &format!("127.0.0.1:{agent}"),
+        "--workspace-listen",
+        &format!("127.0.0.1:{ws}"),
+    ]);
+    // Like a user: start the proxy once hopcheck is listening.
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", ws)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "hopcheck's workspace never came up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut proxy_proc = Command::new(mock_agent_bin())
+        .arg("appkit")
+        .env("AGENT_APP_URL", format!("http://127.0.0.1:{agent}"))
+        .env("DATABRICKS_HOST", format!("http://127.0.0.1:{ws}"))
+        .env("DATABRICKS_CLIENT_ID", mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_ID)
+        .env("DATABRICKS_CLIENT_SECRET", mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_SECRET)
+        .env("DATABRICKS_APP_PORT", proxy.to_string())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let r = finish(child, Duration::from_secs(40));
+    let _ = proxy_proc.kill();
+    let _ = proxy_proc.wait();
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains(&format!("DATABRICKS_APP_PORT={proxy}")), "{}", r.stderr);
+    assert!(!r.stderr.contains(mock_agent::config::DEFAULT_APPKIT_SP_CLIENT_SECRET), "{}", r.stderr);
+}
