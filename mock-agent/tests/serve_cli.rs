@@ -5,25 +5,8 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn serve_prints_its_addresses_as_one_json_line_and_serves() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-agent"))
-        .args([
-            "serve",
-            "--agent-listen",
-            "127.0.0.1:0",
-            "--workspace-listen",
-            "127.0.0.1:0",
-            "--format",
-            "chat",
-            "--auth",
-            "off",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).expect("first line is JSON");
+    let (mut child, v) =
+        spawn_serve(&["--agent-listen", "127.0.0.1:0", "--workspace-listen", "127.0.0.1:0", "--format", "chat"]);
     let agent = v["agent"].as_str().unwrap().to_string();
     assert!(
         agent.starts_with("http://127.0.0.1:") && v["workspace"].as_str().unwrap().starts_with("http://127.0.0.1:")

@@ -144,6 +144,12 @@ fn check_user_headers(e: &JournalEntry, exp: &Expected<'_>) -> Result<(), Findin
                 format!("the browser request carried no x-forwarded-access-token, yet the proxy sent one ({fp}) upstream: a token cached from an earlier request?"),
             ));
         }
+        if let Some(email) = got_email {
+            return Err(Finding::new(
+                "user_email_invented",
+                format!("the browser request carried no x-forwarded-email, yet the proxy sent x-app-user-email {email:?} upstream: an identity from another request?"),
+            ));
+        }
         return Ok(());
     };
     let want = fingerprint(&user.token);
@@ -178,5 +184,38 @@ fn check_user_headers(e: &JournalEntry, exp: &Expected<'_>) -> Result<(), Findin
             "user_email_wrong",
             format!("the request for {} reached the agent with x-app-user-email {email:?}", user.email),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(headers: &[(&str, &str)]) -> JournalEntry {
+        JournalEntry {
+            seq: 1,
+            listener: "agent",
+            method: "POST".into(),
+            raw_path: "/invocations".into(),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            body: String::new(),
+            body_len: 0,
+            body_truncated: false,
+            received_unix_ms: 0,
+            status: Some(200),
+            connection: None,
+            body_ended_unix_ms: None,
+            body_complete: None,
+        }
+    }
+
+    #[test]
+    fn sp_only_requests_must_not_gain_a_user_identity() {
+        let exp = Expected { body_key: "input", message: "m", user: None, other_user: None };
+        assert!(check_user_headers(&entry(&[]), &exp).is_ok());
+        let e = check_user_headers(&entry(&[("x-app-user-email", "alice@example.com")]), &exp).unwrap_err();
+        assert_eq!(e.reason, "user_email_invented");
+        let e = check_user_headers(&entry(&[("x-forwarded-access-token", "fp:0123456789ab")]), &exp).unwrap_err();
+        assert_eq!(e.reason, "obo_token_invented");
     }
 }

@@ -254,7 +254,7 @@ pub fn untyped_last_user_text(body: &Map<String, Value>) -> String {
     let msgs = ["messages", "input"]
         .iter()
         .filter_map(|k| body.get(*k))
-        .find(|v| validate::truthy_json(v))
+        .find(|v| super::request::truthy(v))
         .and_then(Value::as_array);
     for m in msgs.into_iter().flatten().rev() {
         if m.get("role").and_then(Value::as_str) == Some("user") {

@@ -185,11 +185,6 @@ fn py_str(s: &str) -> String {
     out
 }
 
-/// Python truthiness, for `a or b` on JSON values.
-pub fn truthy_json(v: &Value) -> bool {
-    super::request::truthy(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
